@@ -1,0 +1,439 @@
+"""Accounts, contacts, leads and everything that happens to them.
+
+Models hold data and invariants only; business operations live in ``leads/services.py``
+and reads in ``leads/selectors.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import ClassVar
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import F, Q
+
+from leadflow.models import TimeStampedModel
+
+
+class Account(TimeStampedModel):
+    """A company we sell to, identified by its web domain where known."""
+
+    name = models.CharField(max_length=200, db_index=True)
+    domain = models.CharField(max_length=253, blank=True, help_text="Lower-case web domain, e.g. acme.com")
+    industry = models.CharField(max_length=100, blank=True, db_index=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_accounts"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain"], condition=~Q(domain=""), name="account_domain_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(TimeStampedModel):
+    """A known person at an account (a converted or imported lead)."""
+
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.CharField(max_length=254, blank=True, db_index=True)
+    phone = models.CharField(max_length=32, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email or f"Contact {self.pk}"
+
+
+class Source(TimeStampedModel):
+    """Where leads come from. Each source has its own API key for web-to-lead intake.
+
+    Only a SHA-256 hash of the key is stored; the key itself is shown once, when made.
+    """
+
+    class Kind(models.TextChoices):
+        WEB_FORM = "web_form", "Web form"
+        LIST_IMPORT = "list_import", "List import"
+        EVENT = "event", "Event"
+        API = "api", "API / integration"
+        PARTNER = "partner", "Partner"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WEB_FORM)
+    trust = models.PositiveSmallIntegerField(
+        default=50, help_text="0-100: how far this source's values are trusted when records are merged"
+    )
+    is_active = models.BooleanField(default=True)
+    api_key_prefix = models.CharField(max_length=12, blank=True, editable=False)
+    api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+
+    KEY_PREFIX: ClassVar[str] = "lf_"
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(trust__lte=100), name="source_trust_0_100"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def hash_api_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def set_new_api_key(self) -> str:
+        """Replace the key (the old one stops working once saved) and return the new one."""
+        key = f"{self.KEY_PREFIX}{secrets.token_urlsafe(32)}"
+        self.api_key_prefix = key[:10]
+        self.api_key_hash = self.hash_api_key(key)
+        return key
+
+
+class Campaign(TimeStampedModel):
+    """A marketing campaign with its cost, for cost-per-lead and return-on-spend reports."""
+
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns")
+    name = models.CharField(max_length=160)
+    slug = models.SlugField(max_length=80, unique=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(cost__gte=0), name="campaign_cost_not_negative"),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True) | Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")),
+                name="campaign_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadDefinition(TimeStampedModel):
+    """One version of the shared lead definition: screening, scoring, thresholds, dedupe, SLAs.
+
+    Versions move draft -> published -> retired; at most one is published at a time, and a
+    published or retired version is never edited (a change is a new draft).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        RETIRED = "retired", "Retired"
+
+    version = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    note = models.TextField(blank=True)
+    rules = models.JSONField(default=dict, help_text="screening, fit, engagement, thresholds, dedupe, sla")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="published"), name="one_published_lead_definition"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+                name="published_definition_has_time",
+            ),
+        ]
+        permissions = [
+            ("edit_definition", "Can draft and edit lead definitions"),
+            ("approve_definition", "Can approve and publish lead definitions"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} ({self.get_status_display()})"
+
+    @property
+    def mql_threshold(self) -> int:
+        return int(self.rules.get("thresholds", {}).get("mql", 60))
+
+
+class Stage(models.TextChoices):
+    """The lead lifecycle. ``TRANSITIONS`` below is the one place that says which moves exist."""
+
+    NEW = "new", "New"
+    JUNK = "junk", "Junk"
+    NURTURE = "nurture", "Nurture"
+    MQL = "mql", "MQL"
+    SAL = "sal", "SAL (accepted)"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+STAGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    Stage.NEW: frozenset({Stage.JUNK, Stage.NURTURE, Stage.MQL}),
+    Stage.JUNK: frozenset({Stage.NEW, Stage.NURTURE}),
+    Stage.NURTURE: frozenset({Stage.MQL, Stage.JUNK}),
+    Stage.MQL: frozenset({Stage.SAL, Stage.NURTURE, Stage.JUNK}),
+    Stage.SAL: frozenset({Stage.SQL, Stage.NURTURE, Stage.LOST}),
+    Stage.SQL: frozenset({Stage.OPPORTUNITY, Stage.NURTURE, Stage.LOST}),
+    Stage.OPPORTUNITY: frozenset({Stage.WON, Stage.LOST}),
+    Stage.WON: frozenset(),
+    Stage.LOST: frozenset({Stage.NURTURE}),
+}
+
+#: Stages in which a lead is still in sales' hands and counts as open work.
+OPEN_STAGES = frozenset({Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY})
+
+
+class Lead(TimeStampedModel):
+    """One person's interest, normalized, screened and scored."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        MERGED = "merged", "Merged into another lead"
+
+    class PipelineState(models.TextChoices):
+        RECEIVED = "received", "Received"
+        NORMALIZED = "normalized", "Normalized"
+        MATCHED = "matched", "Matched"
+        SCREENED = "screened", "Screened"
+        SCORED = "scored", "Scored"
+        ROUTED = "routed", "Routed"
+
+    class Seniority(models.TextChoices):
+        C_LEVEL = "c_level", "C-level"
+        VP = "vp", "VP"
+        DIRECTOR = "director", "Director"
+        MANAGER = "manager", "Manager"
+        INDIVIDUAL = "individual", "Individual contributor"
+        STUDENT = "student", "Student"
+
+    # Person
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.CharField(max_length=254, blank=True, db_index=True, help_text="Trimmed, lower-cased")
+    phone = models.CharField(max_length=32, blank=True, db_index=True, help_text="E.164 where it parsed")
+    title = models.CharField(max_length=200, blank=True)
+    seniority = models.CharField(max_length=20, choices=Seniority.choices, blank=True)
+    job_function = models.CharField(max_length=50, blank=True)
+    # Company
+    company = models.CharField(max_length=200, blank=True)
+    company_domain = models.CharField(max_length=253, blank=True, db_index=True)
+    website = models.CharField(max_length=300, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    # Address
+    street = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, db_index=True, help_text="ISO 3166-1 alpha-2 code")
+    # Provenance and links
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="leads")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    # Lifecycle
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    pipeline_state = models.CharField(max_length=12, choices=PipelineState.choices, default=PipelineState.RECEIVED)
+    junk_reason = models.CharField(max_length=200, blank=True, help_text="The screening rule or reason that fired")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads"
+    )
+    # Score
+    score = models.IntegerField(default=0)
+    fit_score = models.IntegerField(default=0)
+    engagement_score = models.IntegerField(default=0)
+    score_breakdown = models.JSONField(default=list, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    definition = models.ForeignKey(
+        LeadDefinition,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The lead definition version that produced the score",
+    )
+    # Ownership and service level
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Kept as entered: values that failed validation, and fields we do not model.
+    invalid_fields = models.JSONField(default=dict, blank=True, help_text="{field: problem} for values kept as entered")
+    extra = models.JSONField(default=dict, blank=True, help_text="Free-form fields from the submission")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "stage", "sla_due_at"], name="lead_queue_idx"),
+            models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
+            models.Index(fields=["source", "-created_at"], name="lead_source_created_idx"),
+            models.Index(fields=["campaign", "-created_at"], name="lead_campaign_created_idx"),
+            models.Index(fields=["-score"], name="lead_score_idx"),
+            models.Index(fields=["status", "stage"], name="lead_status_stage_idx"),
+            models.Index(fields=["pipeline_state", "updated_at"], name="lead_pipeline_idx"),
+            models.Index(fields=["junk_reason"], name="lead_junk_reason_idx", condition=~Q(junk_reason="")),
+            models.Index(fields=["-created_at"], name="lead_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(stage="junk") | ~Q(junk_reason=""), name="junk_lead_has_reason"),
+            models.CheckConstraint(
+                condition=Q(status="merged", merged_into__isnull=False)
+                | Q(~Q(status="merged"), merged_into__isnull=True),
+                name="merged_lead_points_to_survivor",
+            ),
+            models.CheckConstraint(condition=~Q(merged_into=F("id")), name="lead_not_merged_into_itself"),
+        ]
+        permissions = [
+            ("view_all_leads", "Can see every lead, not only their own and claimable ones"),
+            ("triage_lead", "Can qualify, disqualify, nurture, restore and merge leads"),
+            ("work_lead", "Can accept, reject, claim and work leads they own"),
+            ("assign_lead", "Can assign and reassign leads to reps"),
+            ("import_leads", "Can import lead lists"),
+            ("view_reports", "Can see source, campaign and funnel reports"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or f"Lead {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def can_move_to(self, stage: str) -> bool:
+        return stage in STAGE_TRANSITIONS[Stage(self.stage)]
+
+
+class SourceRecord(models.Model):
+    """A record in a source system (row id, form submission id) that became part of a lead.
+
+    Unique per source, so the same record can never feed two leads; merges move these rows.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="source_records")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="source_record_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.external_id}"
+
+
+class StageChange(models.Model):
+    """Every move of a lead between stages: who, when, why."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when the pipeline moved it",
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["lead", "created_at"], name="stagechange_lead_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(from_stage=F("to_stage")), name="stage_change_moves"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage} -> {self.to_stage}"
+
+
+class Activity(TimeStampedModel):
+    """The lead's timeline: what the person did (engagement) and what we did (notes, calls)."""
+
+    class Kind(models.TextChoices):
+        FORM_FILL = "form_fill", "Form fill"
+        PAGE_VISIT = "page_visit", "Page visit"
+        PRICING_VISIT = "pricing_visit", "Pricing page visit"
+        EMAIL_OPEN = "email_open", "E-mail open"
+        EMAIL_CLICK = "email_click", "E-mail click"
+        WEBINAR = "webinar", "Webinar attended"
+        CONTENT_DOWNLOAD = "content_download", "Content download"
+        NOTE = "note", "Note"
+        CALL = "call", "Call"
+        MEETING = "meeting", "Meeting"
+        SYSTEM = "system", "System notice"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    subject = models.CharField(max_length=300, blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    body = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    meta = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["lead", "-occurred_at"], name="activity_lead_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when, from where. Append-only."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=60, db_index=True)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True, help_text="{field: [before, after]}")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_repr}"

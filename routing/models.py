@@ -1,0 +1,103 @@
+"""Territories and the reps who work them, with each rep's capacity and appetite."""
+
+from __future__ import annotations
+
+import datetime
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+from leadflow.models import TimeStampedModel
+
+
+class Territory(TimeStampedModel):
+    """A slice of the market. Empty criteria match anything; overlaps resolve by priority (lower first)."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower wins when territories overlap")
+    countries = models.JSONField(default=list, blank=True, help_text="ISO country codes")
+    regions = models.JSONField(default=list, blank=True, help_text="States or regions")
+    postal_prefixes = models.JSONField(default=list, blank=True)
+    industries = models.JSONField(default=list, blank=True)
+    min_employees = models.PositiveIntegerField(null=True, blank=True)
+    max_employees = models.PositiveIntegerField(null=True, blank=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_territories"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+        verbose_name_plural = "territories"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_employees__isnull=True)
+                | Q(max_employees__isnull=True)
+                | Q(max_employees__gte=F("min_employees")),
+                name="territory_employee_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Rep(TimeStampedModel):
+    """A sales rep: the user, their territories and how much they can take."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep")
+    territories = models.ManyToManyField(Territory, through="TerritoryMembership", related_name="reps", blank=True)
+    max_open_leads = models.PositiveIntegerField(default=25, help_text="Most unworked leads at once")
+    max_new_per_day = models.PositiveIntegerField(default=10, help_text="Most new leads a day")
+    min_score = models.IntegerField(default=0, help_text="Takes only leads scoring at least this, right now")
+    is_available = models.BooleanField(default=True)
+    out_of_office_until = models.DateTimeField(null=True, blank=True)
+    backup = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="backing_up",
+        help_text="Gets this rep's account leads while they are out of office",
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    work_start = models.TimeField(default=datetime.time(9, 0))
+    work_end = models.TimeField(default=datetime.time(17, 0))
+
+    class Meta:
+        ordering = ["user__username"]
+        constraints = [
+            models.CheckConstraint(condition=Q(work_end__gt=F("work_start")), name="rep_work_hours_order"),
+            models.CheckConstraint(condition=~Q(backup=F("id")), name="rep_not_own_backup"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+    def clean(self) -> None:
+        if self.timezone not in available_timezones():
+            raise ValidationError({"timezone": f"Unknown time zone {self.timezone!r}."})
+        if self.work_start and self.work_end and self.work_end <= self.work_start:
+            raise ValidationError({"work_end": "Working hours must end after they start."})
+
+
+class TerritoryMembership(models.Model):
+    """A rep's seat in a territory, with a weight for round-robin routing."""
+
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="memberships")
+    rep = models.ForeignKey(Rep, on_delete=models.CASCADE, related_name="memberships")
+    weight = models.PositiveSmallIntegerField(default=1, help_text="Share of the territory's leads, relative")
+
+    class Meta:
+        ordering = ["territory", "rep"]
+        constraints = [
+            models.UniqueConstraint(fields=["territory", "rep"], name="territory_membership_unique"),
+            models.CheckConstraint(condition=Q(weight__gte=1), name="territory_membership_weight_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rep} in {self.territory} (x{self.weight})"
