@@ -1,7 +1,35 @@
-"""Every REST endpoint, registered on one router."""
+"""Every REST endpoint, registered on one router, and the token endpoint for integrations."""
 
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from leads.api.intake import IntakeStatusView, IntakeView
+from leads.api.views import (
+    AccountViewSet,
+    AuditEventViewSet,
+    CampaignViewSet,
+    ContactViewSet,
+    LeadDefinitionViewSet,
+    LeadViewSet,
+    SourceViewSet,
+)
+from routing.api.views import RepViewSet, TerritoryViewSet
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("leads", LeadViewSet, basename="lead")
+router.register("accounts", AccountViewSet, basename="account")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("sources", SourceViewSet, basename="source")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("lead-definitions", LeadDefinitionViewSet, basename="leaddefinition")
+router.register("territories", TerritoryViewSet, basename="territory")
+router.register("reps", RepViewSet, basename="rep")
+router.register("audit-events", AuditEventViewSet, basename="auditevent")
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("intake/", IntakeView.as_view(), name="intake"),
+    path("intake/<uuid:submission_id>/", IntakeStatusView.as_view(), name="intake-status"),
+    *router.urls,
+]

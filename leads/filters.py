@@ -1,22 +1,30 @@
-"""The lead filters, shared by the marketers' inbox page and ``GET /api/leads/``."""
+"""The lead filters, shared by the marketers' inbox page and ``GET /api/leads/``, and the API's
+filters for the reference data beside them."""
 
 from __future__ import annotations
+
+import datetime
 
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
-from leads.models import Campaign, Lead, Source, Stage
+from leads.models import Account, AuditEvent, Campaign, Contact, Lead, LeadDefinition, Source, Stage
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """Several objects by slug (``?source=web&source=events``), documented as strings in the API schema."""
 
 
 class LeadFilter(django_filters.FilterSet):
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
     status = django_filters.ChoiceFilter(choices=Lead.Status.choices)
     pipeline_state = django_filters.ChoiceFilter(choices=Lead.PipelineState.choices)
-    source = django_filters.ModelMultipleChoiceFilter(
-        field_name="source__slug", to_field_name="slug", queryset=Source.objects.all()
-    )
-    campaign = django_filters.ModelMultipleChoiceFilter(
+    source = SlugMultipleChoiceFilter(field_name="source__slug", to_field_name="slug", queryset=Source.objects.all())
+    campaign = SlugMultipleChoiceFilter(
         field_name="campaign__slug", to_field_name="slug", queryset=Campaign.objects.all()
     )
     owner = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.filter(is_active=True))
@@ -44,3 +52,82 @@ class LeadFilter(django_filters.FilterSet):
         for part in value.split()[:3]:
             q |= Q(first_name__icontains=part) | Q(last_name__icontains=part)
         return queryset.filter(q)
+
+
+class AccountFilter(django_filters.FilterSet):
+    domain = django_filters.CharFilter(lookup_expr="iexact")
+    industry = django_filters.CharFilter(lookup_expr="iexact")
+    country = django_filters.CharFilter(lookup_expr="iexact")
+    owner = django_filters.CharFilter(field_name="owner__username", label="Owner's username")
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
+
+    class Meta:
+        model = Account
+        fields = ["domain", "industry", "country", "owner"]
+
+
+class ContactFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id")
+    email = django_filters.CharFilter(lookup_expr="iexact")
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+
+    class Meta:
+        model = Contact
+        fields = ["account", "email"]
+
+    def filter_search(self, queryset: QuerySet[Contact], name: str, value: str) -> QuerySet[Contact]:
+        """First name, last name or e-mail."""
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(first_name__icontains=value) | Q(last_name__icontains=value) | Q(email__icontains=value)
+        )
+
+
+class SourceFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Source.Kind.choices)
+
+    class Meta:
+        model = Source
+        fields = ["kind", "is_active"]
+
+
+class CampaignFilter(django_filters.FilterSet):
+    source = django_filters.CharFilter(field_name="source__slug", label="Source slug")
+    active_on = django_filters.DateFilter(method="filter_active_on", label="Running on this date")
+
+    class Meta:
+        model = Campaign
+        fields = ["source"]
+
+    def filter_active_on(self, queryset: QuerySet[Campaign], name: str, value: datetime.date) -> QuerySet[Campaign]:
+        return queryset.filter(
+            Q(starts_on__isnull=True) | Q(starts_on__lte=value), Q(ends_on__isnull=True) | Q(ends_on__gte=value)
+        )
+
+
+class LeadDefinitionFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=LeadDefinition.Status.choices)
+
+    class Meta:
+        model = LeadDefinition
+        fields = ["status"]
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    action = django_filters.CharFilter(help_text='Exact, e.g. "lead.stage_change"')
+    action_prefix = django_filters.CharFilter(field_name="action", lookup_expr="startswith", label="Action prefix")
+    object_type = django_filters.CharFilter(method="filter_object_type", label='The object\'s "app_label.model"')
+    object_id = django_filters.CharFilter()
+    actor = django_filters.CharFilter(field_name="actor__username", label="Actor's username")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "object_id", "actor"]
+
+    def filter_object_type(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
+        app_label, _, model = value.strip().lower().partition(".")
+        return queryset.filter(content_type__app_label=app_label, content_type__model=model)

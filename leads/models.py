@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from typing import ClassVar
 
 from django.conf import settings
@@ -80,6 +81,12 @@ class Source(TimeStampedModel):
         default=50, help_text="0-100: how far this source's values are trusted when records are merged"
     )
     is_active = models.BooleanField(default=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        default=600, help_text="Most web-to-lead submissions a minute with this source's key"
+    )
+    import_mapping = models.JSONField(
+        default=dict, blank=True, help_text="The column mapping last used to import a list: {header: field}"
+    )
     api_key_prefix = models.CharField(max_length=12, blank=True, editable=False)
     api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
 
@@ -256,13 +263,26 @@ class Lead(TimeStampedModel):
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    import_job = models.ForeignKey(
+        "ImportJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        help_text="The list import this lead came from",
+    )
     # Lifecycle
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     pipeline_state = models.CharField(max_length=12, choices=PipelineState.choices, default=PipelineState.RECEIVED)
     junk_reason = models.CharField(max_length=200, blank=True, help_text="The screening rule or reason that fired")
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_leads",
+        help_text="The survivor this lead was merged into (it cannot be deleted while merged leads point at it)",
     )
     # Score
     score = models.IntegerField(default=0)
@@ -437,3 +457,136 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_repr}"
+
+
+class ImportJob(TimeStampedModel):
+    """One uploaded list and its progress through the pipeline, row by row."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        READING = "reading", "Reading rows"
+        PROCESSING = "processing", "Processing leads"
+        DONE = "done", "Done"
+        FAILED = "failed", "Could not be read"
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="import_jobs")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    file_name = models.CharField(max_length=255)
+    headers = models.JSONField(default=list, blank=True, help_text="The file's column headers, in order")
+    mapping = models.JSONField(default=dict, blank=True, help_text="{column header: lead field}")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    error = models.TextField(blank=True, help_text="Why the file could not be read")
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    rows_merged = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0, help_text="Imported rows through the whole pipeline")
+    started_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True, help_text="When the last row was read")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rows_imported__lte=F("rows_read")) & Q(rows_rejected__lte=F("rows_read")),
+                name="import_counts_within_rows_read",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ImportChunk(models.Model):
+    """A chunk of an import's rows that has been stored: the ledger that makes each chunk count once."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="import_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.number}"
+
+
+class ImportRowError(models.Model):
+    """A problem with one row of an import: the row number, the field and what is wrong."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row_number = models.PositiveIntegerField(help_text="As a spreadsheet shows it: the header is row 1")
+    field = models.CharField(max_length=60, blank=True)
+    problem = models.CharField(max_length=300)
+    value = models.CharField(max_length=200, blank=True)
+    rejected = models.BooleanField(default=True, help_text="False: the row was imported, the value kept as entered")
+
+    class Meta:
+        ordering = ["job", "row_number", "id"]
+        indexes = [models.Index(fields=["job", "row_number"], name="import_error_job_row_idx")]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.field} {self.problem}"
+
+
+class Submission(models.Model):
+    """A raw submission exactly as it arrived (web form, API call, import row), stored before any processing.
+
+    Its id is the tracking id given back to the sender. A retry with the same ``Idempotency-Key``
+    finds this row again instead of making a second lead.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="submissions")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions")
+    import_job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.CASCADE, related_name="submissions"
+    )
+    row_number = models.PositiveIntegerField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField(help_text="The fields as received")
+    meta = models.JSONField(default=dict, blank=True, help_text="Remote address, user agent, content type")
+    spam_reason = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "idempotency_key"], condition=~Q(idempotency_key=""), name="submission_idempotency"
+            ),
+            models.UniqueConstraint(
+                fields=["import_job", "row_number"], condition=Q(import_job__isnull=False), name="submission_import_row"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class SavedView(TimeStampedModel):
+    """A named inbox filter a user keeps (and may share with the team)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=2000, blank=True, help_text="The inbox filter as a query string")
+    is_shared = models.BooleanField(default=False, help_text="Everyone who sees the inbox may use it")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name

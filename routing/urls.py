@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from routing import views
 
 app_name = "routing"
-urlpatterns: list = []
+urlpatterns = [
+    path("queue/", views.queue, name="queue"),
+    path("queue/claim/<int:pk>/", views.claim, name="claim"),
+]

@@ -85,9 +85,9 @@ def fit_rule_matches(rule: Mapping[str, Any], fields: Mapping[str, Any]) -> bool
     actual = fields.get(rule["field"])
     expected = rule.get("value")
     if op == "is_set":
-        return actual not in (None, "", [], False)
+        return not _is_blank(actual)
     if op == "is_empty":
-        return actual in (None, "", [], False)
+        return _is_blank(actual)
     if actual is None or actual == "":
         return False  # a missing value neither earns nor loses points
     if isinstance(actual, str):
@@ -138,6 +138,11 @@ def score_lead(facts: LeadFacts, rules: Mapping[str, Any], at: datetime) -> Scor
     fit = sum(line.points for line in lines if line.kind == "fit")
     engagement = sum(line.points for line in lines if line.kind == "engagement")
     return ScoreResult(total=fit + engagement, fit=fit, engagement=engagement, lines=tuple(lines))
+
+
+def _is_blank(value: Any) -> bool:
+    """No value: None, False, or empty text or list. A zero is a value (``0 in (None, False)`` is true)."""
+    return value is None or value is False or (isinstance(value, str | list | tuple) and not value)
 
 
 def _fold(value: Any) -> Any:

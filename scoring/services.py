@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import Lead, LeadDefinition
+from leads.models import Activity, Lead, LeadDefinition
+from leads.normalize import is_free_email
 from leads.selectors import lead_definition_current
 from scoring.engine import ActivityFact, LeadFacts, ScoreResult, score_lead
+
+#: Activity kinds that are engagement (notes, calls and system notices score nothing).
+ENGAGEMENT_KINDS = tuple(
+    kind
+    for kind in Activity.Kind.values
+    if kind not in (Activity.Kind.NOTE, Activity.Kind.CALL, Activity.Kind.MEETING, Activity.Kind.SYSTEM)
+)
 
 #: Lead fields the fit rules may name (besides ``account_*`` and the derived ones below).
 LEAD_FIELDS = (
@@ -32,18 +42,32 @@ LEAD_FIELDS = (
 )
 
 
-def lead_facts(*, lead: Lead) -> LeadFacts:
-    """The plain data the engine scores, read from ``lead``, its source and its account."""
+def lead_fields(*, lead: Lead) -> dict[str, Any]:
+    """The plain field values rules may name: the lead's, its source's and (if linked) its account's."""
     fields: dict[str, Any] = {name: getattr(lead, name) for name in LEAD_FIELDS}
     fields["source"] = lead.source.slug if lead.source_id else ""
     fields["email_domain"] = lead.email.rpartition("@")[2] if "@" in lead.email else ""
+    fields["email_is_business"] = bool(lead.email) and not is_free_email(lead.email)
     if lead.account_id:
         account = lead.account
         fields.update(
             account_industry=account.industry, account_employees=account.employees, account_country=account.country
         )
-    activities = [ActivityFact(kind, at) for kind, at in lead.activities.values_list("kind", "occurred_at")]
-    return LeadFacts(fields=fields, activities=activities)
+    return fields
+
+
+def lead_facts_bulk(*, leads: Sequence[Lead]) -> dict[int, LeadFacts]:
+    """Facts for many leads with one query for all their activities (source and account come joined)."""
+    activities: dict[int, list[ActivityFact]] = defaultdict(list)
+    rows = Activity.objects.filter(lead_id__in=[lead.pk for lead in leads], kind__in=ENGAGEMENT_KINDS)
+    for lead_id, kind, at in rows.values_list("lead_id", "kind", "occurred_at"):
+        activities[lead_id].append(ActivityFact(kind, at))
+    return {lead.pk: LeadFacts(fields=lead_fields(lead=lead), activities=activities[lead.pk]) for lead in leads}
+
+
+def lead_facts(*, lead: Lead) -> LeadFacts:
+    """The plain data the engine scores, read from ``lead``, its source and its account."""
+    return lead_facts_bulk(leads=[lead])[lead.pk]
 
 
 @transaction.atomic

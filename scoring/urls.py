@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from scoring import views
 
 app_name = "scoring"
-urlpatterns: list = []
+urlpatterns = [
+    path("definition/", views.definition_current, name="definition"),
+    path("definition/<int:version>/", views.definition_version, name="version"),
+]

@@ -23,3 +23,6 @@ os.environ.setdefault("STATICFILES_MANIFEST", "false")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from leadflow.settings import *  # noqa: F403
+
+# Hashing passwords properly costs ~0.2 s a user; tests make hundreds.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

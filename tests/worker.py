@@ -1,4 +1,4 @@
-"""Start and stop a real Celery worker process for the tests that need one."""
+"""Start and stop real Celery worker processes for the tests that need one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +24,21 @@ BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15
 @dataclass
 class CeleryWorker:
     process: subprocess.Popen
-    broker_url: str
+    queue: str
     log_path: Path
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, as a crashed machine would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+def new_queue() -> str:
+    return f"test-{os.getpid()}-{time.monotonic_ns()}"
 
 
 def _database_url() -> str:
@@ -42,37 +52,41 @@ def _database_url() -> str:
 
 
 @contextlib.contextmanager
-def celery_worker_running(concurrency: int = 2, timeout: float = 30.0) -> Iterator[CeleryWorker]:
-    """Run ``celery worker`` against the test database and a Redis broker; send tasks to it meanwhile."""
-    log_path = ROOT / "test-artifacts" / f"celery-worker-{os.getpid()}.log"
+def celery_worker_running(
+    *,
+    queue: str | None = None,
+    concurrency: int = 2,
+    beat: bool = False,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[CeleryWorker]:
+    """Run ``celery worker`` on the test database and a Redis broker; tasks sent meanwhile go to it.
+
+    Every task the worker sends on (chains, beat) stays on the test's own ``queue``.
+    """
+    queue = queue or new_queue()
+    log_path = ROOT / "test-artifacts" / f"celery-{queue}-{time.monotonic_ns()}.log"
     log_path.parent.mkdir(exist_ok=True)
-    env = {
+    worker_env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "CONN_MAX_AGE": "0",
+        **(env or {}),
     }
-    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
     cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "leadflow",
-        "worker",
-        "--loglevel=INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        f"--concurrency={concurrency}",
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-    ]
+        sys.executable, "-m", "celery", "-A", "leadflow", "worker", "--loglevel=INFO", "--without-gossip",
+        "--without-mingle", "--without-heartbeat", f"--concurrency={concurrency}", "-Q", queue,
+        "-n", f"{queue}-{time.monotonic_ns()}@%h",
+    ]  # fmt: skip
+    if beat:
+        cmd += ["-B", "--schedule", str(log_path.with_suffix(".beat"))]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     previous = {
         "broker_url": app.conf.broker_url,
         "task_always_eager": app.conf.task_always_eager,
@@ -81,21 +95,26 @@ def celery_worker_running(concurrency: int = 2, timeout: float = 30.0) -> Iterat
     app.conf.update(broker_url=BROKER_URL, task_always_eager=False, task_default_queue=queue)
     settings.CELERY_TASK_ALWAYS_EAGER = False
     _reset_connections()
+    worker = CeleryWorker(process, queue, log_path)
     try:
-        worker = CeleryWorker(process, BROKER_URL, log_path)
-        _wait_until_ready(worker, queue, timeout)
+        _wait_until_ready(worker, timeout)
         yield worker
     finally:
         app.conf.update(**previous)
         settings.CELERY_TASK_ALWAYS_EAGER = previous["task_always_eager"]
         _reset_connections()
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            os.killpg(process.pid, signal.SIGTERM)
             try:
-                process.wait(15)
+                process.wait(20)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                worker.kill()
+
+
+def purge_queue(queue: str) -> None:
+    """Drop what is left on a test queue, so no later worker picks it up."""
+    with app.connection_for_write(BROKER_URL) as conn:
+        conn.default_channel.queue_purge(queue)
 
 
 def _reset_connections() -> None:
@@ -104,11 +123,12 @@ def _reset_connections() -> None:
     app.amqp._producer_pool = None
 
 
-def _wait_until_ready(worker: CeleryWorker, queue: str, timeout: float) -> None:
+def _wait_until_ready(worker: CeleryWorker, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker.process.poll() is not None:
             raise RuntimeError(f"Celery worker exited with {worker.process.returncode}:\n{worker.log()}")
-        if app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1.0):
+        if "ready." in worker.log():
             return
-    raise RuntimeError(f"Celery worker did not answer within {timeout:.0f}s:\n{worker.log()}")
+        time.sleep(0.2)
+    raise RuntimeError(f"Celery worker did not get ready within {timeout:.0f}s:\n{worker.log()}")

@@ -1,0 +1,1 @@
+"""The REST API for leads and their reference data: serializers translate, services decide."""

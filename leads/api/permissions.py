@@ -1,0 +1,50 @@
+"""Who may call which API endpoint.
+
+Django model permissions decide what kind of object a user may read or write; which leads
+they may see comes only from ``leads.selectors.lead_list_visible`` (the views' queryset).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from leads.permissions import lead_stage_change_allowed
+
+_VIEW = ["%(app_label)s.view_%(model_name)s"]
+
+
+class ModelPermissions(DjangoModelPermissions):
+    """Django model permissions, with ``view_*`` required to read as well.
+
+    A view may name the permissions an action needs in ``action_permissions``
+    (``{"claim": ["leads.work_lead"]}``); those replace the per-method ones for that action.
+    """
+
+    perms_map = {**DjangoModelPermissions.perms_map, "GET": _VIEW, "HEAD": _VIEW, "OPTIONS": _VIEW}
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if hasattr(view, "action_map") and getattr(view, "action", None) is None:
+            # A viewset that does not offer this method answers 405, whoever asks.
+            return bool(request.user and request.user.is_authenticated)
+        required = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
+        if required is None:
+            return super().has_permission(request, view)
+        return bool(request.user and request.user.is_authenticated and request.user.has_perms(required))
+
+
+class LeadChangePermission(BasePermission):
+    """Changing a lead (its stage or details) follows ``leads.permissions``, the rule the pages use:
+    marketing and admins triage any lead, a rep works only the leads they own. Claiming is open to
+    any rep who sees the lead; whether it is still free is the claim service's answer.
+    """
+
+    message = "Only the lead's owner, or marketing, may change it; claim it first."
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        if request.method in SAFE_METHODS or getattr(view, "action", None) == "claim":
+            return True
+        return lead_stage_change_allowed(user=request.user, lead=obj)

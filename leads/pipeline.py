@@ -1,0 +1,222 @@
+"""The intake pipeline's steps, each a service over a batch of lead ids.
+
+A lead's processing state lives on its row::
+
+    received -> normalized -> matched -> screened -> scored -> routed
+
+Each step locks the batch's leads that are in its input state (``SELECT ... FOR UPDATE``, in id
+order), does its work in bulk and moves them on, all in one transaction. A step run twice, or
+for leads that are elsewhere in the pipeline, does nothing to them: so running the whole chain
+again from the first step (what the sweeper does) re-drives every lead from wherever it stopped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from leadflow.db import bulk_update_rows
+from leads.models import Account, Campaign, ImportJob, Lead, LeadDefinition, Stage, StageChange, Submission
+from leads.normalize import normalize_lead
+from leads.screening import screen_lead
+from leads.selectors import lead_definition_current
+from scoring.engine import score_lead
+from scoring.services import lead_facts_bulk
+
+State = Lead.PipelineState
+
+#: Fields a submission may carry that map onto lead columns; anything else is kept in ``Lead.extra``.
+LEAD_INPUT_FIELDS = (
+    "first_name", "last_name", "name", "email", "phone", "company", "website", "title", "industry",
+    "employees", "street", "city", "state", "postal_code", "country",
+)  # fmt: skip
+#: Fields of a submission that say where it came from rather than who the person is.
+PROVENANCE_FIELDS = ("external_id", "source", "campaign")
+NORMALIZED_FIELDS = (
+    "first_name", "last_name", "email", "phone", "company", "company_domain", "website", "title", "seniority",
+    "job_function", "industry", "employees", "street", "city", "state", "postal_code", "country",
+)  # fmt: skip
+#: Lead fields the screening rules look at.
+SCREENED_FIELDS = ("email", "company_domain", "company", "first_name", "last_name", "industry", "seniority", "country")
+
+
+def lead_apply_raw(lead: Lead, raw: Mapping[str, Any]) -> None:
+    """Set ``lead``'s fields from a raw submission: normalized values, problems, and extra fields kept."""
+    result = normalize_lead(dict(raw))
+    for name, value in result.values.items():
+        setattr(lead, name, value)
+    lead.invalid_fields = result.problems
+    lead.extra = {
+        str(k)[:100]: v for k, v in raw.items() if k not in LEAD_INPUT_FIELDS and k not in PROVENANCE_FIELDS and v
+    }
+
+
+def _locked(lead_ids: Iterable[int], state: str) -> list[Lead]:
+    return list(
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("source", "account")
+        .filter(pk__in=list(lead_ids), pipeline_state=state)
+        .order_by("pk")
+    )
+
+
+def _advance(leads: Sequence[Lead], fields: Sequence[str], state: str) -> None:
+    now = timezone.now()
+    for lead in leads:
+        lead.pipeline_state = state
+        lead.updated_at = now
+    bulk_update_rows(leads, [*fields, "pipeline_state", "updated_at"])
+
+
+@transaction.atomic
+def leads_normalize(*, lead_ids: Sequence[int]) -> int:
+    """received -> normalized: clean every field from the lead's first raw submission."""
+    leads = _locked(lead_ids, State.RECEIVED)
+    if not leads:
+        return 0
+    payloads: dict[int, dict[str, Any]] = {}
+    rows = Submission.objects.filter(lead_id__in=[lead.pk for lead in leads]).order_by("-received_at")
+    for lead_id, payload in rows.values_list("lead_id", "payload"):
+        payloads[lead_id] = payload  # ordered newest first, so the first submission wins
+    slugs = {str(p.get("campaign", "")).strip() for p in payloads.values()} - {""}
+    campaigns = dict(Campaign.objects.filter(slug__in=slugs).values_list("slug", "pk")) if slugs else {}
+    for lead in leads:
+        raw = payloads.get(lead.pk, {})
+        lead_apply_raw(lead, raw)
+        slug = str(raw.get("campaign", "")).strip()
+        if lead.campaign_id is None and slug:
+            if slug in campaigns:
+                lead.campaign_id = campaigns[slug]
+            else:
+                lead.invalid_fields["campaign"] = {"value": slug[:300], "problem": "No campaign with this slug"}
+    _advance(leads, [*NORMALIZED_FIELDS, "campaign", "invalid_fields", "extra"], State.NORMALIZED)
+    return len(leads)
+
+
+@transaction.atomic
+def leads_match(*, lead_ids: Sequence[int]) -> int:
+    """normalized -> matched: link each lead to the account with its company domain.
+
+    (Duplicate detection and merging join this step with the dedupe engine.)
+    """
+    leads = _locked(lead_ids, State.NORMALIZED)
+    if not leads:
+        return 0
+    domains = {lead.company_domain for lead in leads if lead.company_domain and lead.account_id is None}
+    accounts = dict(Account.objects.filter(domain__in=domains).values_list("domain", "pk")) if domains else {}
+    for lead in leads:
+        if lead.account_id is None and lead.company_domain in accounts:
+            lead.account_id = accounts[lead.company_domain]
+    _advance(leads, ["account"], State.MATCHED)
+    return len(leads)
+
+
+@transaction.atomic
+def leads_screen(*, lead_ids: Sequence[int], definition: LeadDefinition | None = None) -> int:
+    """matched -> screened: new leads that break a screening rule become junk, with the rule as reason."""
+    leads = _locked(lead_ids, State.MATCHED)
+    if not leads:
+        return 0
+    definition = definition or lead_definition_current()
+    rules = definition.rules.get("screening", {}) if definition else {}
+    spam = dict(
+        Submission.objects.filter(lead_id__in=[lead.pk for lead in leads])
+        .exclude(spam_reason="")
+        .values_list("lead_id", "spam_reason")
+    )
+    changes = []
+    for lead in leads:
+        if lead.stage != Stage.NEW:
+            continue
+        verdict = screen_lead(
+            {name: getattr(lead, name) for name in SCREENED_FIELDS}, rules, spam_reason=spam.get(lead.pk, "")
+        )
+        if verdict:
+            lead.stage = Stage.JUNK
+            lead.junk_reason = verdict.reason[:200]
+            changes.append(
+                StageChange(lead=lead, from_stage=Stage.NEW, to_stage=Stage.JUNK, reason=f"Screening: {verdict.reason}")
+            )
+    _advance(leads, ["stage", "junk_reason"], State.SCREENED)
+    StageChange.objects.bulk_create(changes)
+    return len(leads)
+
+
+@transaction.atomic
+def leads_score(*, lead_ids: Sequence[int], definition: LeadDefinition | None = None) -> int:
+    """screened -> scored: score under the published definition; new or nurtured leads at the MQL
+    threshold become MQLs."""
+    leads = _locked(lead_ids, State.SCREENED)
+    if not leads:
+        return 0
+    definition = definition or lead_definition_current()
+    fields = ["score", "fit_score", "engagement_score", "score_breakdown", "scored_at", "definition", "stage"]
+    if definition is None:
+        _advance(leads, fields, State.SCORED)
+        return len(leads)
+    now = timezone.now()
+    facts = lead_facts_bulk(leads=leads)
+    threshold = definition.mql_threshold
+    changes = []
+    for lead in leads:
+        result = score_lead(facts[lead.pk], definition.rules, now)
+        lead.score, lead.fit_score, lead.engagement_score = result.total, result.fit, result.engagement
+        lead.score_breakdown = result.breakdown()
+        lead.scored_at = now
+        lead.definition = definition
+        if lead.stage in (Stage.NEW, Stage.NURTURE) and result.total >= threshold:
+            changes.append(
+                StageChange(
+                    lead=lead,
+                    from_stage=lead.stage,
+                    to_stage=Stage.MQL,
+                    reason=f"Score {result.total} reached the MQL threshold {threshold} "
+                    f"(definition v{definition.version})",
+                )
+            )
+            lead.stage = Stage.MQL
+    _advance(leads, fields, State.SCORED)
+    StageChange.objects.bulk_create(changes)
+    return len(leads)
+
+
+@transaction.atomic
+def leads_route(*, lead_ids: Sequence[int]) -> int:
+    """scored -> routed, and count the finished rows on their import jobs.
+
+    (Assignment to reps by territory and capacity joins this step with the routing engine;
+    until then qualified leads wait unowned, where reps can claim them.)
+    """
+    leads = _locked(lead_ids, State.SCORED)
+    if not leads:
+        return 0
+    _advance(leads, [], State.ROUTED)
+    import_job_count_processed(counts=Counter(lead.import_job_id for lead in leads if lead.import_job_id))
+    return len(leads)
+
+
+def import_job_count_processed(*, counts: Mapping[int, int]) -> None:
+    """Add finished rows to import jobs, and close the jobs whose every row is through."""
+    now = timezone.now()
+    for job_id, count in counts.items():
+        ImportJob.objects.filter(pk=job_id).update(rows_processed=F("rows_processed") + count, updated_at=now)
+        import_job_finish_if_done(job_id=job_id)
+
+
+def import_job_finish_if_done(*, job_id: int) -> bool:
+    """Mark the job done once every row was read and every imported or merged row went through."""
+    done = (
+        ImportJob.objects.filter(
+            pk=job_id,
+            status__in=[ImportJob.Status.READING, ImportJob.Status.PROCESSING],
+            read_at__isnull=False,
+            rows_processed__gte=F("rows_imported"),
+        ).update(status=ImportJob.Status.DONE, finished_at=timezone.now(), updated_at=timezone.now())
+        > 0
+    )
+    return done

@@ -1,0 +1,176 @@
+"""The Django admin for territories, reps and their seats in territories."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import available_timezones
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from leads.admin import SlugFixedAfterCreateMixin, count_per_row
+from leads.models import OPEN_STAGES, Lead
+from routing.models import Rep, Territory, TerritoryMembership
+
+
+class CommaSeparatedListField(forms.CharField):
+    """A list (stored as JSON) typed as ``US, CA, GB`` rather than as JSON."""
+
+    def __init__(self, *, upper: bool = False, **kwargs: Any) -> None:
+        self.upper = upper
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, list | tuple):
+            return [str(item) for item in value]
+        items = [part.strip() for part in (super().to_python(value) or "").split(",")]
+        items = [item.upper() if self.upper else item for item in items if item]
+        return list(dict.fromkeys(items))
+
+
+def _validate_country_codes(codes: list[str]) -> None:
+    bad = [code for code in codes if len(code) != 2 or not code.isalpha()]
+    if bad:
+        raise forms.ValidationError(f"Use two-letter ISO country codes; not {', '.join(bad)}.")
+
+
+class TerritoryAdminForm(forms.ModelForm):
+    """Criteria typed as comma-separated lists. (No ``Meta``: the admin makes it from its fieldsets.)"""
+
+    countries = CommaSeparatedListField(
+        upper=True, validators=[_validate_country_codes], help_text="ISO codes, e.g. US, CA. Empty: any country."
+    )
+    regions = CommaSeparatedListField(help_text="States or regions, e.g. NY, MA. Empty: any.")
+    postal_prefixes = CommaSeparatedListField(help_text="e.g. 94, 95. Empty: any.")
+    industries = CommaSeparatedListField(help_text="e.g. software, fintech. Empty: any.")
+
+
+class MembershipInline(admin.TabularInline):
+    model = TerritoryMembership
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TerritoryMembership]:
+        return super().get_queryset(request).select_related("territory", "rep__user")
+
+
+class TerritoryMembershipInline(MembershipInline):
+    """On a territory's page: its reps."""
+
+    fields = ["rep", "weight"]
+    autocomplete_fields = ["rep"]
+
+
+class RepMembershipInline(MembershipInline):
+    """On a rep's page: their territories."""
+
+    fields = ["territory", "weight"]
+    autocomplete_fields = ["territory"]
+
+
+@admin.register(Territory)
+class TerritoryAdmin(SlugFixedAfterCreateMixin, admin.ModelAdmin):
+    form = TerritoryAdminForm
+    list_display = ["name", "priority", "country_list", "region_list", "manager", "rep_count", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    list_select_related = ["manager"]
+    autocomplete_fields = ["manager"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [TerritoryMembershipInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "priority", "manager", "is_active"]}),
+        (
+            "Criteria (empty matches anything)",
+            {"fields": ["countries", "regions", "postal_prefixes", "industries", ("min_employees", "max_employees")]},
+        ),
+        ("Timestamps", {"classes": ["collapse"], "fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Territory]:
+        return super().get_queryset(request).annotate(rep_count=Count("memberships", distinct=True))
+
+    @admin.display(description="Countries")
+    def country_list(self, obj: Territory) -> str:
+        return ", ".join(obj.countries) or "any"
+
+    @admin.display(description="Regions")
+    def region_list(self, obj: Territory) -> str:
+        return ", ".join(obj.regions) or "any"
+
+    @admin.display(description="Reps", ordering="rep_count")
+    def rep_count(self, obj: Territory) -> int:
+        return obj.rep_count
+
+
+class RepAdminForm(forms.ModelForm):
+    """Time zones from a list, so a typo cannot stop routing. (No ``Meta``: the admin makes it.)"""
+
+    timezone = forms.ChoiceField(choices=[(name, name) for name in sorted(available_timezones())], initial="UTC")
+
+
+@admin.register(Rep)
+class RepAdmin(admin.ModelAdmin):
+    form = RepAdminForm
+    list_display = [
+        "__str__",
+        "username",
+        "open_leads",
+        "max_open_leads",
+        "max_new_per_day",
+        "min_score",
+        "is_available",
+        "out_of_office_until",
+        "territory_list",
+        "backup",
+    ]
+    list_filter = ["is_available", "territories"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    list_select_related = ["user", "backup__user"]
+    autocomplete_fields = ["user", "backup"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [RepMembershipInline]
+    fieldsets = [
+        (None, {"fields": ["user", "is_available", "out_of_office_until", "backup"]}),
+        ("Capacity", {"fields": ["max_open_leads", "max_new_per_day", "min_score"]}),
+        ("Working hours", {"fields": ["timezone", ("work_start", "work_end")]}),
+        ("Timestamps", {"classes": ["collapse"], "fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Rep]:
+        open_leads = Lead.objects.filter(stage__in=OPEN_STAGES, status=Lead.Status.ACTIVE)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(open_leads=count_per_row(open_leads, "owner", outer="user_id"))
+            .prefetch_related("territories")
+        )
+
+    @admin.display(description="Login", ordering="user__username")
+    def username(self, obj: Rep) -> str:
+        return obj.user.get_username()
+
+    @admin.display(description="Open leads", ordering="open_leads")
+    def open_leads(self, obj: Rep) -> int:
+        return obj.open_leads
+
+    @admin.display(description="Territories")
+    def territory_list(self, obj: Rep) -> str:
+        return ", ".join(territory.name for territory in obj.territories.all()) or "—"
+
+
+@admin.register(TerritoryMembership)
+class TerritoryMembershipAdmin(admin.ModelAdmin):
+    list_display = ["territory", "rep", "weight"]
+    list_filter = ["territory"]
+    search_fields = ["territory__name", "rep__user__username", "rep__user__first_name", "rep__user__last_name"]
+    list_select_related = ["territory", "rep__user"]
+    autocomplete_fields = ["territory", "rep"]

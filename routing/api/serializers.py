@@ -1,0 +1,143 @@
+"""Serializers for territories and reps. They translate JSON; ``routing.services`` decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from leads.api.serializers import StrictFieldsMixin, check_date_order, country_code
+from routing.models import Rep, Territory, TerritoryMembership
+from routing.services import REP_SELF_SERVICE_FIELDS
+
+User = get_user_model()
+
+
+class TerritoryRepSerializer(serializers.ModelSerializer):
+    """A rep's seat in a territory."""
+
+    rep = serializers.IntegerField(source="rep_id", read_only=True)
+    username = serializers.CharField(source="rep.user.username", read_only=True)
+
+    class Meta:
+        model = TerritoryMembership
+        fields = ["rep", "username", "weight"]
+        read_only_fields = fields
+
+
+class TerritorySerializer(serializers.ModelSerializer):
+    countries = serializers.ListField(
+        child=serializers.CharField(max_length=2), required=False, help_text="ISO country codes; empty matches any"
+    )
+    regions = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    postal_prefixes = serializers.ListField(child=serializers.CharField(max_length=20), required=False)
+    industries = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    manager = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    reps = TerritoryRepSerializer(
+        source="memberships", many=True, read_only=True, help_text="Reps and their round-robin weights"
+    )
+
+    class Meta:
+        model = Territory
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "priority",
+            "countries",
+            "regions",
+            "postal_prefixes",
+            "industries",
+            "min_employees",
+            "max_employees",
+            "manager",
+            "is_active",
+            "reps",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_countries(self, value: list[str]) -> list[str]:
+        codes = [country_code(code) for code in value]
+        if "" in codes:
+            raise serializers.ValidationError("Country codes cannot be empty.")
+        return codes
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        check_date_order(
+            attrs, self.instance, "min_employees", "max_employees", "The largest size cannot be below the smallest."
+        )
+        return attrs
+
+
+class RepTerritorySerializer(serializers.ModelSerializer):
+    territory = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    name = serializers.CharField(source="territory.name", read_only=True)
+
+    class Meta:
+        model = TerritoryMembership
+        fields = ["territory", "name", "weight"]
+        read_only_fields = fields
+
+
+class RepSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    full_name = serializers.CharField(source="user.get_full_name", read_only=True)
+    territories = RepTerritorySerializer(source="memberships", many=True, read_only=True)
+    open_leads = serializers.IntegerField(read_only=True, help_text="Owned, active leads in MQL, SAL or SQL")
+
+    class Meta:
+        model = Rep
+        fields = [
+            "id",
+            "username",
+            "full_name",
+            "territories",
+            "max_open_leads",
+            "max_new_per_day",
+            "open_leads",
+            "min_score",
+            "is_available",
+            "out_of_office_until",
+            "backup",
+            "timezone",
+            "work_start",
+            "work_end",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class RepUpdateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """What an admin may change on any rep; a rep may change only their appetite and availability."""
+
+    class Meta:
+        model = Rep
+        fields = [
+            "max_open_leads",
+            "max_new_per_day",
+            "min_score",
+            "is_available",
+            "out_of_office_until",
+            "backup",
+            "timezone",
+            "work_start",
+            "work_end",
+        ]
+
+
+class RepSelfUpdateSerializer(RepUpdateSerializer):
+    """What a rep may change on their own profile."""
+
+    field_hints = dict.fromkeys(
+        RepUpdateSerializer.Meta.fields,
+        "Only an admin may change this; you may change min_score, is_available and out_of_office_until.",
+    )
+
+    class Meta(RepUpdateSerializer.Meta):
+        fields = sorted(REP_SELF_SERVICE_FIELDS)
