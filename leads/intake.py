@@ -95,23 +95,22 @@ def submission_receive(
     ``external_id`` from the same source is kept as another submission of the same lead.
     """
     idempotency_key = idempotency_key.strip()[:200]
-    if idempotency_key:
-        existing = Submission.objects.filter(source=source, idempotency_key=idempotency_key).first()
-        if existing:
-            return IntakeResult(existing, created=False)
     clean = submission_validate(payload)
+    # Insert first and let the unique constraints speak: the common case (a new submission) costs
+    # no look-up. A repeated Idempotency-Key finds the first submission.
     try:
-        with transaction.atomic():
-            submission = _store(source, clean, idempotency_key, dict(meta or {}))
+        return IntakeResult(_store(source, clean, idempotency_key, dict(meta or {})), created=True)
     except IntegrityError:
-        # The same key arrived twice at once: the other request stored it first.
-        existing = Submission.objects.filter(source=source, idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return IntakeResult(existing, created=False)
-    return IntakeResult(submission, created=True)
+        if idempotency_key:
+            existing = Submission.objects.filter(source=source, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return IntakeResult(existing, created=False)
+    # Another request stored the same source record id at the same moment: now it exists, so
+    # this submission joins that lead.
+    return IntakeResult(_store(source, clean, idempotency_key, dict(meta or {})), created=True)
 
 
+@transaction.atomic
 def _store(source: Source, payload: dict[str, Any], idempotency_key: str, meta: dict[str, Any]) -> Submission:
     external_id = str(payload.get("external_id") or "").strip()[:200]
     lead = None

@@ -160,3 +160,28 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_lead(web_source):
     assert codes == [202] * 4
     assert Submission.objects.count() == 1
     assert Lead.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_of_one_source_record_id_join_one_lead(web_source):
+    """The same external_id at the same moment (a tool retrying without an Idempotency-Key)."""
+    barrier = threading.Barrier(4)
+    codes: list[int] = []
+
+    def send():
+        barrier.wait()
+        codes.append(
+            APIClient()
+            .post("/api/intake/", {**LEAD, "external_id": "crm-42"}, format="json", HTTP_X_SOURCE_KEY=web_source.key)
+            .status_code
+        )
+        connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [202] * 4
+    assert Lead.objects.count() == 1
+    assert Submission.objects.filter(lead=Lead.objects.get()).count() == 4
