@@ -25,8 +25,8 @@ from leads.models import Account, Campaign, ImportJob, Lead, LeadDefinition, Sta
 from leads.normalize import normalize_lead
 from leads.screening import screen_lead
 from leads.selectors import lead_definition_current
-from scoring.engine import score_lead
-from scoring.services import lead_facts_bulk
+from scoring.engine import LeadFacts, score_lead
+from scoring.services import lead_facts_bulk, lead_fields
 
 State = Lead.PipelineState
 
@@ -107,11 +107,7 @@ def leads_match(*, lead_ids: Sequence[int]) -> int:
     leads = _locked(lead_ids, State.NORMALIZED)
     if not leads:
         return 0
-    domains = {lead.company_domain for lead in leads if lead.company_domain and lead.account_id is None}
-    accounts = dict(Account.objects.filter(domain__in=domains).values_list("domain", "pk")) if domains else {}
-    for lead in leads:
-        if lead.account_id is None and lead.company_domain in accounts:
-            lead.account_id = accounts[lead.company_domain]
+    _link_accounts(leads)
     _advance(leads, ["account"], State.MATCHED)
     return len(leads)
 
@@ -122,13 +118,62 @@ def leads_screen(*, lead_ids: Sequence[int], definition: LeadDefinition | None =
     leads = _locked(lead_ids, State.MATCHED)
     if not leads:
         return 0
-    definition = definition or lead_definition_current()
-    rules = definition.rules.get("screening", {}) if definition else {}
     spam = dict(
         Submission.objects.filter(lead_id__in=[lead.pk for lead in leads])
         .exclude(spam_reason="")
         .values_list("lead_id", "spam_reason")
     )
+    changes = _screen(leads, definition or lead_definition_current(), spam)
+    _advance(leads, ["stage", "junk_reason"], State.SCREENED)
+    StageChange.objects.bulk_create(changes)
+    return len(leads)
+
+
+SCORE_FIELDS = ("score", "fit_score", "engagement_score", "score_breakdown", "scored_at", "definition", "stage")
+
+
+@transaction.atomic
+def leads_score(*, lead_ids: Sequence[int], definition: LeadDefinition | None = None) -> int:
+    """screened -> scored: score under the published definition; new or nurtured leads at the MQL
+    threshold become MQLs."""
+    leads = _locked(lead_ids, State.SCREENED)
+    if not leads:
+        return 0
+    definition = definition or lead_definition_current()
+    facts = lead_facts_bulk(leads=leads)
+    changes = _score(leads, definition, [facts[lead.pk] for lead in leads])
+    _advance(leads, SCORE_FIELDS, State.SCORED)
+    StageChange.objects.bulk_create(changes)
+    return len(leads)
+
+
+def leads_process_unsaved(leads: Sequence[Lead], *, definition: LeadDefinition | None) -> list[StageChange]:
+    """Run matching, screening and scoring over normalized leads not yet saved, in memory.
+
+    For a batch that arrives whole (an import chunk): its leads are inserted once, already scored,
+    instead of being written again at every step; the same step logic as for leads that arrive
+    one by one. Returns the stage changes to insert with them.
+    """
+    _link_accounts(leads)
+    changes = _screen(leads, definition, {})
+    changes += _score(leads, definition, [LeadFacts(fields=lead_fields(lead=lead)) for lead in leads])
+    for lead in leads:
+        lead.pipeline_state = State.SCORED
+    return changes
+
+
+def _link_accounts(leads: Sequence[Lead]) -> None:
+    domains = {lead.company_domain for lead in leads if lead.company_domain and lead.account_id is None}
+    if not domains:
+        return
+    accounts = {account.domain: account for account in Account.objects.filter(domain__in=domains)}
+    for lead in leads:
+        if lead.account_id is None and lead.company_domain in accounts:
+            lead.account = accounts[lead.company_domain]
+
+
+def _screen(leads: Sequence[Lead], definition: LeadDefinition | None, spam: Mapping[int, str]) -> list[StageChange]:
+    rules = definition.rules.get("screening", {}) if definition else {}
     changes = []
     for lead in leads:
         if lead.stage != Stage.NEW:
@@ -142,29 +187,17 @@ def leads_screen(*, lead_ids: Sequence[int], definition: LeadDefinition | None =
             changes.append(
                 StageChange(lead=lead, from_stage=Stage.NEW, to_stage=Stage.JUNK, reason=f"Screening: {verdict.reason}")
             )
-    _advance(leads, ["stage", "junk_reason"], State.SCREENED)
-    StageChange.objects.bulk_create(changes)
-    return len(leads)
+    return changes
 
 
-@transaction.atomic
-def leads_score(*, lead_ids: Sequence[int], definition: LeadDefinition | None = None) -> int:
-    """screened -> scored: score under the published definition; new or nurtured leads at the MQL
-    threshold become MQLs."""
-    leads = _locked(lead_ids, State.SCREENED)
-    if not leads:
-        return 0
-    definition = definition or lead_definition_current()
-    fields = ["score", "fit_score", "engagement_score", "score_breakdown", "scored_at", "definition", "stage"]
+def _score(leads: Sequence[Lead], definition: LeadDefinition | None, facts: Sequence[LeadFacts]) -> list[StageChange]:
     if definition is None:
-        _advance(leads, fields, State.SCORED)
-        return len(leads)
+        return []
     now = timezone.now()
-    facts = lead_facts_bulk(leads=leads)
     threshold = definition.mql_threshold
     changes = []
-    for lead in leads:
-        result = score_lead(facts[lead.pk], definition.rules, now)
+    for lead, lead_facts in zip(leads, facts, strict=True):
+        result = score_lead(lead_facts, definition.rules, now)
         lead.score, lead.fit_score, lead.engagement_score = result.total, result.fit, result.engagement
         lead.score_breakdown = result.breakdown()
         lead.scored_at = now
@@ -180,9 +213,7 @@ def leads_score(*, lead_ids: Sequence[int], definition: LeadDefinition | None = 
                 )
             )
             lead.stage = Stage.MQL
-    _advance(leads, fields, State.SCORED)
-    StageChange.objects.bulk_create(changes)
-    return len(leads)
+    return changes
 
 
 @transaction.atomic
