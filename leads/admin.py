@@ -25,11 +25,15 @@ from leads.models import (
     AuditEvent,
     Campaign,
     Contact,
+    DefinitionApproval,
+    DefinitionPreview,
     ImportChunk,
     ImportJob,
     ImportRowError,
     Lead,
     LeadDefinition,
+    RescoreChunk,
+    RescoreJob,
     SavedView,
     Source,
     SourceRecord,
@@ -561,4 +565,57 @@ class ImportChunkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["job__file_name"]
     list_select_related = ["job"]
     fields = ["job", "number", "rows", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(DefinitionApproval)
+class DefinitionApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Approvals are given in the app, where the two-sides rule is enforced; here they are only read."""
+
+    list_display = ["definition", "side", "user", "created_at"]
+    list_filter = ["side"]
+    search_fields = ["user__username", "note"]
+    list_select_related = ["definition", "user"]
+    fields = ["definition", "side", "user", "note", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(RescoreJob)
+class RescoreJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["definition", "reason", "status", "leads_done", "leads_total", "became_mql", "created_at"]
+    list_filter = ["status", "reason"]
+    search_fields = ["definition__note"]
+    list_select_related = ["definition"]
+    fields = [
+        "definition", "reason", "status", "leads_total", "leads_done", "became_mql", "fell_below_mql",
+        "created_by", "started_at", "finished_at", "error",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+
+@admin.register(RescoreChunk)
+class RescoreChunkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["job", "number", "leads", "created_at"]
+    search_fields = ["job__definition__note"]
+    list_select_related = ["job"]
+    fields = ["job", "number", "leads", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(DefinitionPreview)
+class DefinitionPreviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["definition", "status", "leads_considered", "created_at", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["definition__note"]
+    list_select_related = ["definition"]
+    fields = [
+        "definition",
+        "status",
+        "rules_digest",
+        "leads_considered",
+        "result",
+        "created_by",
+        "finished_at",
+        "error",
+    ]
     readonly_fields = fields

@@ -160,6 +160,15 @@ class LeadDefinition(TimeStampedModel):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    retired_at = models.DateTimeField(null=True, blank=True)
+    based_on = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The version this draft was copied from (edited or restored)",
+    )
 
     class Meta:
         ordering = ["-version"]
@@ -590,3 +599,110 @@ class SavedView(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DefinitionApproval(models.Model):
+    """One side's agreement to publish a draft: a marketing admin and a sales admin, two people."""
+
+    class Side(models.TextChoices):
+        MARKETING = "marketing", "Marketing"
+        SALES = "sales", "Sales"
+
+    definition = models.ForeignKey(LeadDefinition, on_delete=models.CASCADE, related_name="approvals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["definition", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "side"], name="one_approval_per_side"),
+            models.UniqueConstraint(fields=["definition", "user"], name="one_approval_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition} approved for {self.side} by {self.user_id}"
+
+
+class RescoreJob(TimeStampedModel):
+    """Rescoring open leads in the background (after a publish, or the daily decay), with progress."""
+
+    class Reason(models.TextChoices):
+        PUBLISH = "publish", "Definition published"
+        DECAY = "decay", "Daily engagement decay"
+        MANUAL = "manual", "Started by hand"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    definition = models.ForeignKey(LeadDefinition, on_delete=models.PROTECT, related_name="rescore_jobs")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    leads_total = models.PositiveIntegerField(default=0)
+    leads_done = models.PositiveIntegerField(default=0)
+    became_mql = models.PositiveIntegerField(default=0)
+    fell_below_mql = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(leads_done__lte=F("leads_total")), name="rescore_done_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rescore under {self.definition} ({self.get_status_display()})"
+
+
+class RescoreChunk(models.Model):
+    """A chunk of a rescore job that is done: the ledger that makes each chunk count once."""
+
+    job = models.ForeignKey(RescoreJob, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    leads = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="rescore_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.number}"
+
+
+class DefinitionPreview(TimeStampedModel):
+    """What publishing a draft would change, computed in the background from its rules at one moment."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Computing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    definition = models.ForeignKey(LeadDefinition, on_delete=models.CASCADE, related_name="previews")
+    rules_digest = models.CharField(max_length=64, help_text="SHA-256 of the rules previewed: stale once they change")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    leads_considered = models.PositiveIntegerField(default=0)
+    result = models.JSONField(
+        default=dict, blank=True, help_text="into_mql, out_of_mql, by_source, by_territory, samples"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Preview of {self.definition} ({self.get_status_display()})"

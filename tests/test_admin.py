@@ -19,11 +19,15 @@ from django.urls import reverse
 from leads.models import (
     Activity,
     AuditEvent,
+    DefinitionApproval,
+    DefinitionPreview,
     ImportChunk,
     ImportJob,
     ImportRowError,
     Lead,
     LeadDefinition,
+    RescoreChunk,
+    RescoreJob,
     SavedView,
     Source,
     SourceRecord,
@@ -50,7 +54,10 @@ pytestmark = pytest.mark.django_db
 
 MODELS = [model for label in ("leads", "routing") for model in apps.get_app_config(label).get_models()]
 #: Records of what happened: nobody adds or edits them in the admin.
-READ_ONLY = {StageChange, AuditEvent, Submission, ImportJob, ImportChunk, ImportRowError}
+READ_ONLY = {
+    StageChange, AuditEvent, Submission, ImportJob, ImportChunk, ImportRowError, DefinitionApproval, RescoreJob,
+    RescoreChunk, DefinitionPreview,
+}  # fmt: skip
 
 
 def url(model: type, view: str, *args: Any) -> str:
@@ -118,6 +125,11 @@ def one_of_each(rep, marketer):
     Submission.objects.create(source=source, lead=lead, payload={"email": lead.email}, idempotency_key="k-1")
     TerritoryMembershipFactory(rep=Rep.objects.get(user=rep), weight=2)
     SavedView.objects.create(owner=marketer, name="Hot and unowned", query="score_min=80&unowned=true")
+    definition = LeadDefinition.objects.get()
+    DefinitionApproval.objects.create(definition=definition, user=marketer, side=DefinitionApproval.Side.MARKETING)
+    rescore = RescoreJob.objects.create(definition=definition, reason=RescoreJob.Reason.PUBLISH, leads_total=1)
+    RescoreChunk.objects.create(job=rescore, number=0, leads=1)
+    DefinitionPreview.objects.create(definition=definition, rules_digest="0" * 64)
     return lead
 
 
