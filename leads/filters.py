@@ -35,6 +35,7 @@ class LeadFilter(django_filters.FilterSet):
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     junk_reason = django_filters.CharFilter(lookup_expr="icontains")
     country = django_filters.CharFilter(lookup_expr="iexact")
+    import_job = django_filters.NumberFilter(field_name="import_job", label="Import")
     q = django_filters.CharFilter(method="filter_search", label="Search")
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Forms for the lead pages: the inbox's filter panel and the stage-change form."""
+"""Forms for the lead pages: the inbox's filter panel, bulk actions and saved views, and the stage-change form."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import QuerySet
 from django.utils.datastructures import MultiValueDict
 
 from leads.filters import LeadFilter
-from leads.models import STAGE_TRANSITIONS, Lead, Stage
+from leads.models import STAGE_TRANSITIONS, Lead, SavedView, Stage
 
 
 class SingleSelectAsList(forms.Select):
@@ -86,3 +89,144 @@ class StageChangeForm(forms.Form):
     @property
     def has_moves(self) -> bool:
         return bool(self.fields["stage"].widget.choices)
+
+
+class LeadIdsField(forms.Field):
+    """The ids of the leads ticked in a list (``lead=3&lead=7``), as integers."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "Select at least one lead.",
+        "invalid": "The selection was not understood; reload the page and try again.",
+        "too_many": "Select at most %(limit)s leads at once.",
+    }
+
+    def __init__(self, *, limit: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.limit = limit
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        if not isinstance(value, list | tuple):
+            value = [value]
+        try:
+            ids = sorted({int(item) for item in value})
+        except (TypeError, ValueError) as error:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
+        if any(pk <= 0 for pk in ids):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if len(ids) > self.limit:
+            raise ValidationError(self.error_messages["too_many"], code="too_many", params={"limit": self.limit})
+        return ids
+
+
+class BulkAction(models.TextChoices):
+    QUALIFY = "qualify", "Qualify"
+    DISQUALIFY = "disqualify", "Disqualify"
+    NURTURE = "nurture", "Send to nurture"
+    RESTORE = "restore", "Restore from junk"
+    ASSIGN = "assign", "Assign"
+
+
+#: The stage each stage-moving bulk action sends the leads to.
+BULK_ACTION_STAGES = {
+    BulkAction.QUALIFY: Stage.MQL,
+    BulkAction.DISQUALIFY: Stage.JUNK,
+    BulkAction.NURTURE: Stage.NURTURE,
+    BulkAction.RESTORE: Stage.NEW,
+}
+
+#: Why marketers most often disqualify a lead; "other" asks for the details.
+JUNK_REASONS = [
+    ("competitor", "Competitor"),
+    ("spam", "Spam"),
+    ("student", "Student"),
+    ("not_our_market", "Not our market"),
+    ("duplicate", "Duplicate"),
+    ("test_entry", "Test entry"),
+    ("other", "Other"),
+]
+
+
+class BulkActionForm(forms.Form):
+    """One action on the leads ticked in the inbox. The button pressed names the action; each action
+    reads only its own fields, so one form serves the whole action bar."""
+
+    MAX_LEADS = 500
+
+    lead = LeadIdsField(limit=MAX_LEADS)
+    action = forms.ChoiceField(choices=BulkAction.choices)
+    disqualify_reason = forms.ChoiceField(label="Why", required=False, choices=[("", "Pick a reason…"), *JUNK_REASONS])
+    disqualify_note = forms.CharField(
+        label="Details",
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. works at rivalcrm.com", "autocomplete": "off"}),
+    )
+    nurture_reason = forms.CharField(
+        label="Why",
+        required=False,
+        max_length=1000,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. not ready this quarter", "autocomplete": "off"}),
+    )
+    owner = forms.ModelChoiceField(label="Assign to", required=False, queryset=None, empty_label="Pick a rep…")
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, owners: QuerySet, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "bulk_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        self.fields["owner"].label_from_instance = _user_label
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        action = data.get("action")
+        data["to_stage"] = BULK_ACTION_STAGES.get(action)
+        data["reason"] = ""
+        if action == BulkAction.DISQUALIFY:
+            data["reason"] = self._disqualify_reason(data)
+        elif action == BulkAction.NURTURE:
+            data["reason"] = data.get("nurture_reason", "").strip()
+            if not data["reason"]:
+                self.add_error("nurture_reason", "Say why these leads go to nurture.")
+        elif action == BulkAction.ASSIGN and not data.get("owner") and "owner" not in self.errors:
+            self.add_error("owner", "Pick the rep to assign these leads to.")
+        return data
+
+    def _disqualify_reason(self, data: dict[str, Any]) -> str:
+        """The junk reason as the list will show it: "Competitor: works at rivalcrm.com", or the details for "other"."""
+        choice = data.get("disqualify_reason", "")
+        note = data.get("disqualify_note", "").strip()
+        if not choice:
+            self.add_error("disqualify_reason", "Pick why these leads are junk.")
+            return ""
+        if choice == "other":
+            if not note:
+                self.add_error("disqualify_note", "Say why: “Other” needs the details.")
+            return note
+        label = dict(JUNK_REASONS)[choice]
+        return f"{label}: {note}" if note else label
+
+    @property
+    def selected_ids(self) -> set[int]:
+        """The ticked leads as submitted, so a refused action shows them still ticked."""
+        if not self.is_bound:
+            return set()
+        return {int(value) for value in self.data.getlist("lead") if str(value).isdigit()}
+
+
+class SavedViewForm(forms.Form):
+    """Keep the inbox's current filters under a name (the service checks the name is free)."""
+
+    name = forms.CharField(
+        label="Name",
+        max_length=SavedView._meta.get_field("name").max_length,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Junk this week", "autocomplete": "off"}),
+    )
+    is_shared = forms.BooleanField(label="Share with the team", required=False)
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "save_view_%s")
+        super().__init__(*args, **kwargs)

@@ -4,6 +4,10 @@ The uploaded file is stored before anything else (it is the raw record); every r
 raw ``Submission`` and a normalized lead in the same transaction as its chunk, and rows that
 cannot be imported become ``ImportRowError``s. ``import_job_read`` resumes after the last
 committed chunk, so a worker killed mid-file and started again reads every row exactly once.
+
+An import has two steps, so a person can look before anything is imported: ``import_job_upload``
+stores the file and suggests a column mapping (the job waits, never read), ``import_job_start``
+fixes the mapping and sends the reader. ``import_job_create`` does both, for the command line.
 """
 
 from __future__ import annotations
@@ -21,12 +25,16 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import slugify
 from more_itertools import chunked
 
+from leadflow.db import bulk_insert_rows
 from leads.models import Campaign, ImportChunk, ImportJob, ImportRowError, Lead, Source, SourceRecord, Submission
-from leads.pipeline import LEAD_INPUT_FIELDS, import_job_finish_if_done, lead_apply_raw
+from leads.pipeline import LEAD_INPUT_FIELDS, import_job_finish_if_done, lead_apply_raw, leads_process_unsaved
+from leads.selectors import lead_definition_current
 from leads.tasks import import_chunk_task, import_read_task, pipeline_start
 
 #: The fields a column can map to ("" = keep the column as an extra field on the lead).
@@ -56,11 +64,16 @@ FIELD_LIMITS = {
 EXTRA_LIMIT = 2000
 #: A cell a spreadsheet would run as a formula (CSV injection). "+44 20 ..." is a phone number, not a formula.
 _FORMULA = re.compile(r"^\s*(=|[+\-@]\s*[A-Za-z(]|[+\-@].*[|!])")
+_FORMULA_STARTS = frozenset("=+-@ \t")
 _XLSX_MAGIC = b"PK\x03\x04"
 
 
 class ImportFileError(Exception):
     """The file as a whole cannot be read; the message says why, for the person who uploaded it."""
+
+
+class ImportJobStartedError(Exception):
+    """The import was started already: its mapping is fixed and it cannot be discarded."""
 
 
 @dataclass(slots=True)
@@ -79,20 +92,31 @@ class ChunkResult:
     merged: int = 0
 
 
+def cell_is_formula(value: str) -> bool:
+    """Whether a spreadsheet would run ``value`` as a formula: its row is rejected (the preview marks it)."""
+    return value[:1] in _FORMULA_STARTS and bool(_FORMULA.match(value))
+
+
 def header_key(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", header.strip().lower()).strip("_")
 
 
 def mapping_suggest(headers: Sequence[str], remembered: Mapping[str, str] | None = None) -> dict[str, str]:
-    """{header: field} for every header: remembered for this source, else by name, else "" (kept as extra)."""
-    remembered = remembered or {}
+    """{header: field} for every header: remembered for this source, else by name, else "" (kept as extra).
+
+    A remembered choice wins, "keep as extra field" included, and a field it takes is not guessed for another column.
+    """
+    remembered = {h: f for h, f in (remembered or {}).items() if h in headers and (f == "" or f in IMPORT_FIELDS)}
     mapping: dict[str, str] = {}
-    taken: set[str] = set()
+    taken = {f for f in remembered.values() if f}
     for header in headers:
-        key = header_key(header)
-        guess = remembered.get(header) or (key if key in IMPORT_FIELDS else _ALIASES.get(key, ""))
-        if guess and guess in taken:
-            guess = ""
+        if header in remembered:
+            guess = remembered[header]
+        else:
+            key = header_key(header)
+            guess = key if key in IMPORT_FIELDS else _ALIASES.get(key, "")
+            if guess in taken:
+                guess = ""
         mapping[header] = guess
         if guess:
             taken.add(guess)
@@ -116,28 +140,31 @@ def mapping_validate(mapping: Mapping[str, str], headers: Sequence[str]) -> dict
     return {h: mapping.get(h, "") for h in headers}
 
 
-def table_read(stream: IO[bytes], file_name: str) -> Table:
-    """The header and rows of a CSV or XLSX file, or ``ImportFileError`` when it is not one."""
+def table_read(stream: IO[bytes], file_name: str, *, limit: int | None = None) -> Table:
+    """The header and rows (the first ``limit`` if given) of a CSV or XLSX file, or ``ImportFileError``
+    when it is not one."""
     data = stream.read(settings.IMPORT_MAX_BYTES + 1)
     if len(data) > settings.IMPORT_MAX_BYTES:
         raise ImportFileError(f"The file is larger than {settings.IMPORT_MAX_BYTES // 1_000_000} MB.")
     if not data.strip():
         raise ImportFileError("The file is empty.")
     if data.startswith(_XLSX_MAGIC) or file_name.lower().endswith((".xlsx", ".xlsm")):
-        return _xlsx_read(data)
+        return _xlsx_read(data, limit)
     if b"\x00" in data[:8192]:
         raise ImportFileError("This is not a CSV file (it holds binary data). Upload a .csv or .xlsx file.")
-    return _csv_read(data)
+    return _csv_read(data, limit)
 
 
-def _csv_read(data: bytes) -> Table:
+def _csv_read(data: bytes, limit: int | None = None) -> Table:
     text = _decode(data)
     sample = text[:65536]
+    # Only the delimiter is taken from the header line: sniffed from a line without quotes, the
+    # quoting rules come out wrong (a doubled "" inside a quoted cell would stay doubled).
     try:
-        dialect: Any = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
+        delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = enumerate(csv.reader(io.StringIO(text, newline=""), dialect), start=1)
+        delimiter = ","
+    reader = enumerate(csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter), start=1)
     headers: list[str] = []
     for _, cells in reader:
         if any(cell.strip() for cell in cells):
@@ -148,6 +175,8 @@ def _csv_read(data: bytes) -> Table:
     number = 1
     try:
         for number, cells in reader:
+            if limit is not None and len(rows) >= limit:
+                break
             if not any(cell.strip() for cell in cells):
                 continue
             if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
@@ -191,7 +220,7 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
 
 
-def _xlsx_read(data: bytes) -> Table:
+def _xlsx_read(data: bytes, limit: int | None = None) -> Table:
     from openpyxl import load_workbook
 
     try:
@@ -210,6 +239,8 @@ def _xlsx_read(data: bytes) -> Table:
     _check_headers(headers)
     rows: list[tuple[int, list[str] | str]] = []
     for number, cells in values:
+        if limit is not None and len(rows) >= limit:
+            break
         texts = [_cell_text(c) for c in cells]
         if not any(t.strip() for t in texts):
             continue
@@ -229,6 +260,65 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def import_source_get_or_create(*, slug: str, name: str = "") -> tuple[Source, bool]:
+    """The source with ``slug``; an unknown slug creates a list-import source (named ``name``, or after the slug)."""
+    slug = slugify(slug)[:60]
+    if not slug:
+        raise ImportFileError("A source needs a name with letters or digits.")
+    return Source.objects.get_or_create(
+        slug=slug,
+        defaults={"name": (name.strip() or slug.replace("-", " ").title())[:120], "kind": Source.Kind.LIST_IMPORT},
+    )
+
+
+def import_job_upload(
+    *,
+    source: Source,
+    upload: UploadedFile,
+    user: AbstractBaseUser | None = None,
+    campaign: Campaign | None = None,
+) -> ImportJob:
+    """Store the file and suggest a mapping (remembered for ``source``, else by header names); do not start.
+
+    The job waits as PENDING until ``import_job_start``; nothing reads it before then. Raises
+    ``ImportFileError`` (nothing stored) when the file cannot be read or has no rows.
+    """
+    upload.seek(0)
+    table = table_read(upload, upload.name or "upload")
+    if not table.rows:
+        raise ImportFileError("The file has a header row but no rows below it.")
+    upload.seek(0)
+    return ImportJob.objects.create(
+        source=source,
+        campaign=campaign,
+        file=upload,
+        file_name=Path(upload.name or "upload").name[:255],
+        headers=table.headers,
+        mapping=mapping_suggest(table.headers, source.import_mapping),
+        created_by=user if user is not None and user.is_authenticated else None,
+        rows_total=len(table.rows),
+    )
+
+
+def import_job_start(*, job: ImportJob, mapping: Mapping[str, str], campaign: Campaign | None) -> ImportJob:
+    """Fix the job's mapping and campaign, remember the mapping for its source, and send the reader.
+
+    Raises ``ImportFileError`` when the mapping does not fit the file, ``ImportJobStartedError``
+    when the job was started already (a second click on "Start" sends no second reader).
+    """
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.started_at is not None or locked.status != ImportJob.Status.PENDING:
+            raise ImportJobStartedError(f"Import {job.pk} has started already.")
+        mapping = mapping_validate(mapping, locked.headers)
+        now = timezone.now()
+        ImportJob.objects.filter(pk=job.pk).update(mapping=mapping, campaign=campaign, started_at=now, updated_at=now)
+        Source.objects.filter(pk=locked.source_id).update(import_mapping=mapping, updated_at=now)
+        transaction.on_commit(lambda: import_read_task.delay(job.pk))
+    job.refresh_from_db()
+    return job
+
+
 def import_job_create(
     *,
     source: Source,
@@ -237,28 +327,46 @@ def import_job_create(
     campaign: Campaign | None = None,
     user: AbstractBaseUser | None = None,
 ) -> ImportJob:
-    """Store the file, check it can be read and mapped, remember the mapping, and start the import.
+    """Upload and start in one go: the suggested mapping unless ``mapping`` is given.
 
     Raises ``ImportFileError`` (nothing stored) when the file cannot be read or mapped.
     """
-    upload.seek(0)
-    table = table_read(upload, upload.name or "upload")
-    mapping = mapping_validate(mapping or mapping_suggest(table.headers, source.import_mapping), table.headers)
-    upload.seek(0)
     with transaction.atomic():
-        job = ImportJob.objects.create(
-            source=source,
-            campaign=campaign,
-            file=upload,
-            file_name=Path(upload.name or "upload").name[:255],
-            headers=table.headers,
-            mapping=mapping,
-            created_by=user if user is not None and user.is_authenticated else None,
-            rows_total=len(table.rows),
-        )
-        Source.objects.filter(pk=source.pk).update(import_mapping=mapping)
-        transaction.on_commit(lambda: import_read_task.delay(job.pk))
-    return job
+        job = import_job_upload(source=source, upload=upload, user=user, campaign=campaign)
+        try:
+            return import_job_start(job=job, mapping=mapping or job.mapping, campaign=campaign)
+        except ImportFileError:
+            job.file.delete(save=False)  # the row goes with the transaction; the stored file must go too
+            raise
+
+
+def import_job_discard(*, job: ImportJob) -> None:
+    """Delete an upload that was never started, and its file."""
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.started_at is not None or locked.status != ImportJob.Status.PENDING:
+            raise ImportJobStartedError(f"Import {job.pk} has started; it is kept.")
+        storage, file_name = locked.file.storage, locked.file.name
+        locked.delete()
+        transaction.on_commit(lambda: storage.delete(file_name))
+
+
+def import_job_preview(*, job: ImportJob, rows: int = 10) -> Table:
+    """The header and first ``rows`` rows of the job's stored file, as the reader will see them."""
+    try:
+        with job.file.open("rb") as stream:
+            return table_read(stream, job.file_name, limit=rows)
+    except OSError as exc:
+        raise ImportFileError("The uploaded file is no longer there; upload it again.") from exc
+
+
+def import_job_list_recent(*, user: AbstractBaseUser, limit: int = 50) -> QuerySet[ImportJob]:
+    """The team's started imports and ``user``'s own uploads not started yet, newest first."""
+    return (
+        ImportJob.objects.filter(Q(started_at__isnull=False) | Q(created_by=user))
+        .select_related("source", "campaign", "created_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def import_job_read(*, job: ImportJob) -> ImportJob:
@@ -271,7 +379,9 @@ def import_job_read(*, job: ImportJob) -> ImportJob:
         return job
     if job.status == ImportJob.Status.PENDING:
         ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.READING, started_at=timezone.now(), updated_at=timezone.now()
+            status=ImportJob.Status.READING,
+            started_at=Coalesce(F("started_at"), timezone.now()),
+            updated_at=timezone.now(),
         )
     try:
         with job.file.open("rb") as stream:
@@ -347,11 +457,9 @@ def _store_chunk(
                 )
             )
             continue
-        mapped: dict[str, Any] = {}
-        for header, value in raw.items():
-            target = mapping.get(header) or header
-            if value.strip():
-                mapped[target] = value
+        # Only mapped columns fill fields: one kept as an extra field stays extra even when its
+        # header is a field's name (the person chose so, or another column took that field).
+        mapped: dict[str, Any] = {mapping[h]: v for h, v in raw.items() if mapping.get(h) and v.strip()}
         rows.append((number, raw, mapped))
 
     # A source record seen before (an earlier chunk, an earlier import) belongs to its lead already.
@@ -385,6 +493,7 @@ def _store_chunk(
             updated_at=now,
         )
         lead_apply_raw(lead, mapped)
+        lead.extra = {h[:100]: v for h, v in raw.items() if not mapping.get(h) and v.strip()}
         row_campaign = mapped.get("campaign", "").strip()
         if row_campaign in campaigns:
             lead.campaign_id = campaigns[row_campaign]
@@ -406,15 +515,14 @@ def _store_chunk(
         if external_id:
             records.append((external_id, lead))
             first_in_chunk[external_id] = lead
-    Lead.objects.bulk_create(new_leads, batch_size=1000)
+    changes = leads_process_unsaved(new_leads, definition=lead_definition_current())
+    bulk_insert_rows(new_leads)
+    bulk_insert_rows(changes)
     for submission, owner in submissions:
         submission.lead_id = owner if isinstance(owner, int) else owner.pk
-    Submission.objects.bulk_create([s for s, _ in submissions], batch_size=1000)
-    SourceRecord.objects.bulk_create(
-        [SourceRecord(lead=lead, source=job.source, external_id=external_id) for external_id, lead in records],
-        batch_size=1000,
-    )
-    ImportRowError.objects.bulk_create(errors, batch_size=1000)
+    bulk_insert_rows([s for s, _ in submissions])
+    bulk_insert_rows([SourceRecord(lead=lead, source=job.source, external_id=ext) for ext, lead in records])
+    bulk_insert_rows(errors)
     rejected = sum(1 for e in errors if e.rejected)
     ImportJob.objects.filter(pk=job.pk).update(
         rows_read=F("rows_read") + len(chunk),
@@ -431,11 +539,11 @@ def _store_chunk(
 def _row_problem(raw: Mapping[str, str], mapping: Mapping[str, str]) -> tuple[str, str] | None:
     """(header, problem) for a row that cannot be imported, else ``None``."""
     for header, value in raw.items():
-        target = mapping.get(header, "")
-        limit = FIELD_LIMITS.get(target, EXTRA_LIMIT)
-        if len(value) > limit:
-            return header, f"{len(value)} characters long; at most {limit} fit"
-        if _FORMULA.match(value):
+        if len(value) > 100:
+            limit = FIELD_LIMITS.get(mapping.get(header, ""), EXTRA_LIMIT)
+            if len(value) > limit:
+                return header, f"{len(value)} characters long; at most {limit} fit"
+        if value[:1] in _FORMULA_STARTS and _FORMULA.match(value):
             return header, "Starts like a spreadsheet formula; not imported, to keep spreadsheets safe"
     present = {mapping.get(h) for h, v in raw.items() if v.strip()}
     if not present & {"email", "phone"} and not (present & {"first_name", "last_name"} and "company" in present):
@@ -444,11 +552,16 @@ def _row_problem(raw: Mapping[str, str], mapping: Mapping[str, str]) -> tuple[st
 
 
 def import_jobs_redrive_stale() -> int:
-    """Start again the reading of imports whose reader stopped (no progress for the stale period)."""
+    """Start again the reading of imports whose reader stopped (no progress for the stale period).
+
+    Only started imports: an upload waiting for its person to check the mapping is left alone.
+    """
     cutoff = timezone.now() - timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
     stale = list(
         ImportJob.objects.filter(
-            status__in=[ImportJob.Status.PENDING, ImportJob.Status.READING], updated_at__lt=cutoff
+            status__in=[ImportJob.Status.PENDING, ImportJob.Status.READING],
+            started_at__isnull=False,
+            updated_at__lt=cutoff,
         ).values_list("pk", flat=True)
     )
     for job_id in stale:

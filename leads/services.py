@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce
+from django.http import QueryDict
 from django.utils import timezone
 
-from leads.models import Activity, AuditEvent, Campaign, Lead, Source, Stage, StageChange, Submission
+from leads.models import (
+    Activity,
+    AuditEvent,
+    Campaign,
+    Lead,
+    SavedView,
+    Source,
+    Stage,
+    StageChange,
+    Submission,
+)
 from leads.normalize import normalize_lead
+from leads.roles import SALES, user_roles
 from leads.selectors import lead_claimable_q, lead_definition_current
+from routing.models import Rep
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -29,6 +49,25 @@ class LeadOperationError(Exception):
         self.field = field
 
 
+def _audit_event(
+    *,
+    actor: AbstractBaseUser | None,
+    action: str,
+    obj: models.Model,
+    changes: dict[str, Any] | None = None,
+    ip_address: str | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        changes=changes or {},
+        ip_address=ip_address,
+    )
+
+
 def audit_record(
     *,
     actor: AbstractBaseUser | None,
@@ -38,15 +77,79 @@ def audit_record(
     ip_address: str | None = None,
 ) -> AuditEvent:
     """Append an audit event for ``obj``."""
-    return AuditEvent.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        action=action,
-        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
-        object_id=str(obj.pk),
-        object_repr=str(obj)[:200],
-        changes=changes or {},
+    event = _audit_event(actor=actor, action=action, obj=obj, changes=changes, ip_address=ip_address)
+    event.save()
+    return event
+
+
+def audit_record_many(
+    *,
+    actor: AbstractBaseUser | None,
+    action: str,
+    changes: Iterable[tuple[models.Model, dict[str, Any]]],
+    ip_address: str | None = None,
+) -> list[AuditEvent]:
+    """Append one audit event per ``(obj, changes)`` pair, in one INSERT."""
+    return AuditEvent.objects.bulk_create(
+        [
+            _audit_event(actor=actor, action=action, obj=obj, changes=obj_changes, ip_address=ip_address)
+            for obj, obj_changes in changes
+        ]
+    )
+
+
+# --- Stages -----------------------------------------------------------------------------------
+# One set of rules for moving one lead (``lead_change_stage``) and many (``leads_bulk_change_stage``):
+# which stages need a reason, what a move writes, and the history and audit rows it leaves.
+
+
+def _stage_reason_clean(*, to_stage: str, reason: str) -> str:
+    """``reason`` trimmed; refused when ``to_stage`` needs one and there is none."""
+    reason = reason.strip()
+    if to_stage in STAGES_NEEDING_REASON and not reason:
+        raise LeadOperationError(f"Moving a lead to {Stage(to_stage).label} needs a reason.", field="reason")
+    return reason
+
+
+def _stage_update_values(*, to_stage: str, reason: str, now: datetime.datetime) -> dict[str, Any]:
+    """What a move to ``to_stage`` writes, as one set of values for leads coming from any stage.
+
+    Entering junk records the reason (the database insists a junk lead has one); leaving junk
+    clears it; the first acceptance (SAL) is timed.
+    """
+    values: dict[str, Any] = {"stage": to_stage, "updated_at": now}
+    if to_stage == Stage.JUNK:
+        values["junk_reason"] = reason[:200]
+    else:
+        values["junk_reason"] = Case(When(stage=Stage.JUNK, then=Value("")), default=F("junk_reason"))
+    if to_stage == Stage.SAL:
+        values["accepted_at"] = Coalesce(F("accepted_at"), Value(now))
+    return values
+
+
+def _leads_write_stage(
+    *,
+    leads: list[Lead],
+    to_stage: str,
+    reason: str,
+    actor: AbstractBaseUser | None,
+    ip_address: str | None,
+) -> list[StageChange]:
+    """Move ``leads`` (locked by the caller, each allowed to move) in one UPDATE, with their history and audit."""
+    now = timezone.now()
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
+        **_stage_update_values(to_stage=to_stage, reason=reason, now=now)
+    )
+    changes = StageChange.objects.bulk_create(
+        [StageChange(lead=lead, from_stage=lead.stage, to_stage=to_stage, actor=actor, reason=reason) for lead in leads]
+    )
+    audit_record_many(
+        actor=actor,
+        action="lead.stage_change",
+        changes=[(lead, {"stage": [lead.stage, to_stage], "reason": reason}) for lead in leads],
         ip_address=ip_address,
     )
+    return changes
 
 
 @transaction.atomic
@@ -60,40 +163,161 @@ def lead_change_stage(
 ) -> StageChange:
     """Move ``lead`` to ``to_stage`` if the lifecycle allows it, recording who and why."""
     locked = Lead.objects.select_for_update().get(pk=lead.pk)
-    reason = reason.strip()
     if to_stage not in Stage.values:
         raise LeadOperationError(f"Unknown stage {to_stage!r}.", field="stage")
     if not locked.can_move_to(to_stage):
         raise LeadOperationError(
             f"A lead in stage {Stage(locked.stage).label} cannot move to {Stage(to_stage).label}.", field="stage"
         )
-    if to_stage in STAGES_NEEDING_REASON and not reason:
-        raise LeadOperationError(f"Moving a lead to {Stage(to_stage).label} needs a reason.", field="reason")
-    from_stage = locked.stage
-    locked.stage = to_stage
-    update = ["stage", "updated_at"]
-    if to_stage == Stage.JUNK:
-        locked.junk_reason = reason[:200]
-        update.append("junk_reason")
-    elif from_stage == Stage.JUNK:
-        locked.junk_reason = ""
-        update.append("junk_reason")
-    if to_stage == Stage.SAL and locked.accepted_at is None:
-        locked.accepted_at = timezone.now()
-        update.append("accepted_at")
-    locked.save(update_fields=update)
-    change = StageChange.objects.create(
-        lead=locked, from_stage=from_stage, to_stage=to_stage, actor=actor, reason=reason
-    )
-    audit_record(
-        actor=actor,
-        action="lead.stage_change",
-        obj=locked,
-        changes={"stage": [from_stage, to_stage], "reason": reason},
-        ip_address=ip_address,
-    )
+    reason = _stage_reason_clean(to_stage=to_stage, reason=reason)
+    [change] = _leads_write_stage(leads=[locked], to_stage=to_stage, reason=reason, actor=actor, ip_address=ip_address)
     lead.refresh_from_db()
+    change.lead = lead
     return change
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """What a bulk operation did: the leads it changed and, for each reason, the ones it left alone."""
+
+    done_text: str  # what happened to each changed lead, e.g. "moved to Junk"
+    done: tuple[int, ...] = ()
+    skipped: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(len(ids) for ids in self.skipped.values())
+
+    def summary(self) -> str:
+        """In words, e.g. "2 leads moved to Junk. 3 skipped: a Won lead cannot move to Junk." """
+        count = len(self.done)
+        text = f"{count} lead{'' if count == 1 else 's'} {self.done_text}."
+        if self.skipped:
+            if len(self.skipped) == 1:
+                reasons = next(iter(self.skipped))
+            else:
+                reasons = "; ".join(f"{why} ({len(ids)})" for why, ids in self.skipped.items())
+            text += f" {self.skipped_count} skipped: {reasons}."
+        return text
+
+
+def _with_article(label: str) -> str:
+    """ "a Won", "an MQL", "an Opportunity": the article as the label is spoken."""
+    spoken_vowel = label[:1] in "AEIOU" or (label[:2].isupper() and label[:1] in "FHLMNRSX")
+    return f"{'an' if spoken_vowel else 'a'} {label}"
+
+
+def _bulk_locked(lead_ids: Iterable[int]) -> tuple[list[Lead], list[int]]:
+    """The leads named, locked in id order (so two bulk operations never deadlock), and the ids not found."""
+    ids = sorted(set(lead_ids))
+    locked = list(Lead.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")) if ids else []
+    found = {lead.pk for lead in locked}
+    return locked, [pk for pk in ids if pk not in found]
+
+
+def _bulk_result(done_text: str, done: list[Lead], skipped: Mapping[str, list[int]]) -> BulkResult:
+    return BulkResult(
+        done_text=done_text,
+        done=tuple(lead.pk for lead in done),
+        skipped={why: tuple(ids) for why, ids in skipped.items()},
+    )
+
+
+@transaction.atomic
+def leads_bulk_change_stage(
+    *,
+    lead_ids: Iterable[int],
+    to_stage: str,
+    actor: AbstractBaseUser | None,
+    reason: str = "",
+    ip_address: str | None = None,
+) -> BulkResult:
+    """Move every lead the lifecycle allows to ``to_stage``; report the others, with why.
+
+    The same rules as ``lead_change_stage``, in bulk SQL: one locking SELECT, one UPDATE, and one
+    INSERT each for the stage changes and audit events, however many leads. Merged leads are left alone.
+    """
+    if to_stage not in Stage.values:
+        raise LeadOperationError(f"Unknown stage {to_stage!r}.", field="stage")
+    reason = _stage_reason_clean(to_stage=to_stage, reason=reason)
+    target = Stage(to_stage).label
+    locked, missing = _bulk_locked(lead_ids)
+    movable: list[Lead] = []
+    skipped: dict[str, list[int]] = defaultdict(list)
+    for lead in locked:
+        if lead.status == Lead.Status.MERGED:
+            skipped["merged into another lead"].append(lead.pk)
+        elif lead.stage == to_stage:
+            skipped[f"already {target}"].append(lead.pk)
+        elif not lead.can_move_to(to_stage):
+            skipped[f"{_with_article(Stage(lead.stage).label)} lead cannot move to {target}"].append(lead.pk)
+        else:
+            movable.append(lead)
+    if missing:
+        skipped["no longer exists"] = missing
+    if movable:
+        _leads_write_stage(leads=movable, to_stage=to_stage, reason=reason, actor=actor, ip_address=ip_address)
+    return _bulk_result(f"moved to {target}", movable, skipped)
+
+
+def _user_label(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+@transaction.atomic
+def leads_bulk_assign(
+    *,
+    lead_ids: Iterable[int],
+    owner: AbstractBaseUser,
+    actor: AbstractBaseUser | None,
+    ip_address: str | None = None,
+) -> BulkResult:
+    """Give the leads to ``owner``, a sales rep: one UPDATE, and a timeline notice and audit event each.
+
+    Junk and merged leads are left alone (restore or open the survivor first) and reported.
+    """
+    if not owner.is_active or SALES not in user_roles(owner) or not Rep.objects.filter(user=owner).exists():
+        raise LeadOperationError(
+            f"{_user_label(owner)} is not a sales rep with a rep profile, so cannot own leads.", field="owner"
+        )
+    locked, missing = _bulk_locked(lead_ids)
+    assignable: list[Lead] = []
+    skipped: dict[str, list[int]] = defaultdict(list)
+    for lead in locked:
+        if lead.status == Lead.Status.MERGED:
+            skipped["merged into another lead"].append(lead.pk)
+        elif lead.stage == Stage.JUNK:
+            skipped["junk is not assigned (restore it first)"].append(lead.pk)
+        elif lead.owner_id == owner.pk:
+            skipped[f"already {_user_label(owner)}'s"].append(lead.pk)
+        else:
+            assignable.append(lead)
+    if missing:
+        skipped["no longer exists"] = missing
+    if assignable:
+        now = timezone.now()
+        Lead.objects.filter(pk__in=[lead.pk for lead in assignable]).update(
+            owner=owner, assigned_at=now, updated_at=now
+        )
+        Activity.objects.bulk_create(
+            [
+                Activity(
+                    lead=lead,
+                    kind=Activity.Kind.SYSTEM,
+                    occurred_at=now,
+                    subject=f"Assigned to {owner.get_username()}",
+                    actor=actor if actor is not None and actor.is_authenticated else None,
+                )
+                for lead in assignable
+            ]
+        )
+        audit_record_many(
+            actor=actor,
+            action="lead.assign",
+            changes=[(lead, {"owner": [lead.owner_id, owner.pk]}) for lead in assignable],
+            ip_address=ip_address,
+        )
+    return _bulk_result(f"assigned to {_user_label(owner)}", assignable, skipped)
 
 
 @transaction.atomic
@@ -359,3 +583,42 @@ def campaign_update(
     """Change a campaign's name, source, cost or dates (its slug stays)."""
     _slug_unchanged(campaign, data, "campaign")
     return audited_update(instance=campaign, data=data, actor=actor, action="campaign.update", ip_address=ip_address)
+
+
+# --- Saved inbox views ------------------------------------------------------------------------
+
+
+def saved_view_query_normalize(query: str | QueryDict) -> str:
+    """An inbox query string in one canonical form: no page cursor, no empty values, keys in order.
+
+    Two ways of writing the same filters give the same string, so a view can be recognised.
+    """
+    params = query if isinstance(query, QueryDict) else QueryDict(query.lstrip("?"))
+    pairs = [(key, value) for key in sorted(params) if key != "cursor" for value in params.getlist(key) if value]
+    return urlencode(pairs)
+
+
+@transaction.atomic
+def saved_view_create(*, owner: AbstractBaseUser, name: str, query: str, is_shared: bool = False) -> SavedView:
+    """Keep the inbox filter ``query`` under ``name`` for ``owner`` (and the team, if shared)."""
+    name = " ".join(name.split())
+    if not name:
+        raise LeadOperationError("Give the view a name.", field="name")
+    query = saved_view_query_normalize(query)
+    if len(query) > SavedView._meta.get_field("query").max_length:
+        raise LeadOperationError("These filters are too long to keep as a view.", field="query")
+    clash = f"You already have a view called “{name}”. Pick another name, or delete that one first."
+    if SavedView.objects.filter(owner=owner, name__iexact=name).exists():
+        raise LeadOperationError(clash, field="name")
+    try:
+        with transaction.atomic():
+            return SavedView.objects.create(owner=owner, name=name, query=query, is_shared=is_shared)
+    except IntegrityError as error:  # the same name saved twice at once
+        raise LeadOperationError(clash, field="name") from error
+
+
+def saved_view_delete(*, saved_view: SavedView, actor: AbstractBaseUser) -> None:
+    """Remove one of ``actor``'s own views."""
+    if saved_view.owner_id != actor.pk:
+        raise LeadOperationError("Only the person who saved a view may delete it.")
+    saved_view.delete()

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from leads import views
+from leads import import_views, views
 
 # The start page is named plain "home" (settings.LOGIN_REDIRECT_URL names it), so it sits
 # outside the "leads" namespace; the lead pages are "leads:<name>".
@@ -9,6 +9,15 @@ lead_patterns = (
         path("leads/", views.inbox, name="inbox"),
         path("leads/<int:pk>/", views.lead_detail, name="detail"),
         path("leads/<int:pk>/stage/", views.lead_stage, name="stage"),
+        path("leads/bulk/", views.inbox_bulk, name="bulk"),
+        path("leads/views/", views.saved_view_new, name="saved_view_new"),
+        path("leads/views/<int:pk>/delete/", views.saved_view_remove, name="saved_view_delete"),
+        path("imports/", import_views.import_list, name="imports"),
+        path("imports/new/", import_views.import_new, name="import_new"),
+        path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
+        path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
+        path("imports/<int:pk>/errors.csv", import_views.import_errors_csv, name="import_errors"),
+        path("imports/<int:pk>/discard/", import_views.import_discard, name="import_discard"),
     ],
     "leads",
 )

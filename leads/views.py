@@ -1,4 +1,4 @@
-"""Lead pages: the start page, the marketers' inbox and a lead's own page.
+"""Lead pages: the start page, the marketers' inbox (filters, bulk actions, saved views) and a lead's own page.
 
 Views fetch, validate with a form, call one service, and redirect; who may see and do what
 is asked of ``leads.permissions``.
@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from leads.forms import InboxFilter, StageChangeForm
+from leads.forms import BulkAction, BulkActionForm, InboxFilter, SavedViewForm, StageChangeForm
 from leads.models import Lead, Stage
 from leads.permissions import (
     get_visible_lead_or_404,
@@ -29,8 +30,25 @@ from leads.permissions import (
     page_permission_required,
 )
 from leads.roles import ADMIN, MARKETING, SALES, user_roles
-from leads.selectors import lead_list_for_inbox, lead_timeline
-from leads.services import LeadOperationError, lead_change_stage
+from leads.selectors import (
+    lead_assignable_owners,
+    lead_ids_visible,
+    lead_invalid_fields,
+    lead_list_for_inbox,
+    lead_submissions,
+    lead_timeline_entries,
+    saved_view_list_own,
+    saved_view_list_shared,
+)
+from leads.services import (
+    LeadOperationError,
+    lead_change_stage,
+    leads_bulk_assign,
+    leads_bulk_change_stage,
+    saved_view_create,
+    saved_view_delete,
+    saved_view_query_normalize,
+)
 
 #: Where each role starts, in order of precedence for users with several roles.
 HOME_BY_ROLE = ((SALES, "routing:queue"), (MARKETING, "leads:inbox"), (ADMIN, "scoring:definition"))
@@ -90,67 +108,131 @@ def inbox_page(leads: QuerySet[Lead], *, query: QueryDict) -> InboxPage:
     return InboxPage(leads=rows, next_query=next_query, is_first=after is None)
 
 
-@page_permission_required("leads.view_all_leads")
-@require_GET
-def inbox(request: HttpRequest) -> HttpResponse:
-    lead_filter = InboxFilter(request.GET or None, queryset=lead_list_for_inbox(user=request.user))
-    first_query = request.GET.copy()
+def inbox_url(query: str | QueryDict = "") -> str:
+    """The inbox with ``query`` (re-encoded, so only a query string ever follows the path)."""
+    params = query if isinstance(query, QueryDict) else QueryDict(query.lstrip("?"))
+    encoded = params.urlencode()
+    return f"{reverse('leads:inbox')}?{encoded}" if encoded else reverse("leads:inbox")
+
+
+def _render_inbox(
+    request: HttpRequest,
+    *,
+    query: QueryDict,
+    bulk_form: BulkActionForm | None = None,
+    save_form: SavedViewForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The inbox for the filters in ``query``; a refused bulk action or saved view comes back with its form."""
+    user = request.user
+    lead_filter = InboxFilter(query or None, queryset=lead_list_for_inbox(user=user))
+    first_query = query.copy()
     first_query.pop("cursor", None)
+    can_triage = user.has_perm("leads.triage_lead")
+    if bulk_form is None and can_triage:
+        bulk_form = BulkActionForm(owners=lead_assignable_owners(), initial={"query": query.urlencode()})
+    if save_form is None:
+        save_form = SavedViewForm(initial={"query": first_query.urlencode()})
     # htmx swaps only the results; a history restore (back button after a cache miss) needs the page.
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     context = {
         "partial": partial,
         "filter": lead_filter,
         "form": lead_filter.form,
-        "page": inbox_page(lead_filter.qs, query=request.GET),
+        "page": inbox_page(lead_filter.qs, query=query),
         "first_query": first_query.urlencode(),
-        "is_filtered": any(key != "cursor" and any(request.GET.getlist(key)) for key in request.GET),
+        "current_query": query.urlencode(),
+        "is_filtered": any(key != "cursor" and any(query.getlist(key)) for key in query),
+        "show_junk_reason": Stage.JUNK in query.getlist("stage") or bool(query.get("junk_reason", "").strip()),
+        "bulk_form": bulk_form if can_triage else None,
+        "can_assign": user.has_perm("leads.assign_lead"),
+        "selected_ids": bulk_form.selected_ids if bulk_form is not None else set(),
+        "save_form": save_form,
+        "saved_views_own": saved_view_list_own(user=user),
+        "saved_views_shared": saved_view_list_shared(user=user),
+        "view_query": saved_view_query_normalize(query),
     }
-    response = render(request, "leads/_inbox_results.html" if partial else "leads/inbox.html", context)
+    response = render(request, "leads/_inbox_results.html" if partial else "leads/inbox.html", context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
 
+@page_permission_required("leads.view_all_leads")
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    return _render_inbox(request, query=request.GET)
+
+
+@page_permission_required("leads.view_all_leads", "leads.triage_lead")
+@require_POST
+def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the ticked leads, then back to the same filtered inbox with what moved and what did not."""
+    form = BulkActionForm(request.POST, owners=lead_assignable_owners())
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["action"] == BulkAction.ASSIGN and not request.user.has_perm("leads.assign_lead"):
+            raise PermissionDenied("You may not assign leads.")
+        lead_ids = lead_ids_visible(user=request.user, lead_ids=data["lead"])
+        ip_address = request.META.get("REMOTE_ADDR")
+        try:
+            if data["action"] == BulkAction.ASSIGN:
+                result = leads_bulk_assign(
+                    lead_ids=lead_ids, owner=data["owner"], actor=request.user, ip_address=ip_address
+                )
+            else:
+                result = leads_bulk_change_stage(
+                    lead_ids=lead_ids,
+                    to_stage=data["to_stage"],
+                    reason=data["reason"],
+                    actor=request.user,
+                    ip_address=ip_address,
+                )
+        except LeadOperationError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+        else:
+            report = messages.warning if result.skipped else messages.success
+            report(request, result.summary())
+            return HttpResponseRedirect(inbox_url(data["query"]))
+    # Show the list again with the leads still ticked and the reason it was refused. htmx swaps
+    # only 2xx answers, so its partial comes back 200; a plain form post gets a 400.
+    return _render_inbox(
+        request,
+        query=QueryDict(form.data.get("query", "")),
+        bulk_form=form,
+        status=200 if request.htmx else 400,
+    )
+
+
+@page_permission_required("leads.view_all_leads")
+@require_POST
+def saved_view_new(request: HttpRequest) -> HttpResponse:
+    form = SavedViewForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            saved = saved_view_create(
+                owner=request.user, name=data["name"], query=data["query"], is_shared=data["is_shared"]
+            )
+        except LeadOperationError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+        else:
+            shared = " and shared it with the team" if saved.is_shared else ""
+            messages.success(request, f"Saved the view “{saved.name}”{shared}.")
+            return HttpResponseRedirect(inbox_url(saved.query))
+    return _render_inbox(request, query=QueryDict(form.data.get("query", "")), save_form=form, status=400)
+
+
+@page_permission_required("leads.view_all_leads")
+@require_POST
+def saved_view_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    # Someone else's view (shared or not) is not there to delete: 404.
+    saved = get_object_or_404(saved_view_list_own(user=request.user), pk=pk)
+    saved_view_delete(saved_view=saved, actor=request.user)
+    messages.success(request, f"Deleted the view “{saved.name}”.")
+    return redirect("leads:inbox")
+
+
 # --- One lead -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    at: datetime.datetime
-    kind: str  # "activity" or "stage"
-    title: str
-    body: str
-    actor: Any
-    activity_kind: str = ""
-    url: str = ""
-
-
-def lead_timeline_entries(*, lead: Lead) -> list[TimelineEntry]:
-    """Activities and stage changes in one list, newest first."""
-    entries = [
-        TimelineEntry(
-            at=activity.occurred_at,
-            kind="activity",
-            title=activity.subject,
-            body=activity.body,
-            actor=activity.actor,
-            activity_kind=activity.get_kind_display(),
-            url=activity.url,
-        )
-        for activity in lead_timeline(lead=lead)
-    ]
-    entries += [
-        TimelineEntry(
-            at=change.created_at,
-            kind="stage",
-            title=f"{Stage(change.from_stage).label} → {Stage(change.to_stage).label}",
-            body=change.reason,
-            actor=change.actor,
-        )
-        for change in lead.stage_changes.select_related("actor")
-    ]
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries
 
 
 def _render_lead(
@@ -160,16 +242,33 @@ def _render_lead(
     if form is None and can_change_stage:
         form = StageChangeForm(lead=lead)
     breakdown = [line for line in lead.score_breakdown or [] if isinstance(line, dict)]
+    submissions = lead_submissions(lead=lead)
     context = {
         "lead": lead,
         "form": form if can_change_stage else None,
         "can_claim": lead_claim_allowed(user=request.user, lead=lead),
+        # Restoring is triage: marketers and admins, from the junk notice at the top.
+        "can_restore": can_change_stage
+        and request.user.has_perm("leads.triage_lead")
+        and lead.stage == Stage.JUNK
+        and lead.status == Lead.Status.ACTIVE
+        and lead.can_move_to(Stage.NEW),
         "fit_lines": [line for line in breakdown if line.get("kind") == "fit"],
         "engagement_lines": [line for line in breakdown if line.get("kind") == "engagement"],
         "other_lines": [line for line in breakdown if line.get("kind") not in ("fit", "engagement")],
         "source_records": lead.source_records.select_related("source"),
         "merged_leads": lead.merged_leads.only("pk", "first_name", "last_name", "email"),
         "timeline": lead_timeline_entries(lead=lead),
+        "invalid_fields": lead_invalid_fields(lead=lead),
+        "submissions": submissions,
+        "import_row": next(
+            (
+                entry.submission.row_number
+                for entry in submissions
+                if lead.import_job_id and entry.submission.import_job_id == lead.import_job_id
+            ),
+            None,
+        ),
         "now": timezone.now(),
     }
     return render(request, "leads/detail.html", context, status=status)
@@ -199,7 +298,10 @@ def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
         except LeadOperationError as error:
             form.add_error(error.field if error.field in form.fields else None, str(error))
         else:
-            messages.success(request, f"Moved to {Stage(change.to_stage).label}.")
+            if change.from_stage == Stage.JUNK and change.to_stage == Stage.NEW:
+                messages.success(request, "Restored from junk: the lead is New again.")
+            else:
+                messages.success(request, f"Moved to {Stage(change.to_stage).label}.")
             return redirect("leads:detail", pk=lead.pk)
     # Re-show the page with the form as entered and the reason it was refused.
     return _render_lead(request, lead, form=form, status=400)

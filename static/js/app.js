@@ -17,6 +17,69 @@
     });
   }
 
+  // Inbox bulk selection. The action bar shows itself (CSS :has) once a row is ticked; this keeps
+  // the "select all" box and the count in step with the rows.
+  function syncBulkSelection(form) {
+    var rows = form.querySelectorAll("input[data-bulk-row]");
+    var ticked = form.querySelectorAll("input[data-bulk-row]:checked").length;
+    var all = form.querySelector("input[data-bulk-all]");
+    if (all) {
+      all.checked = rows.length > 0 && ticked === rows.length;
+      all.indeterminate = ticked > 0 && ticked < rows.length;
+    }
+    form.querySelectorAll("[data-bulk-count]").forEach(function (count) {
+      count.textContent = String(ticked);
+    });
+  }
+
+  function syncAllBulkForms() {
+    document.querySelectorAll("form.bulk-form").forEach(syncBulkSelection);
+  }
+
+  function onBulkChange(event) {
+    var target = event.target;
+    var form = target.closest ? target.closest("form.bulk-form") : null;
+    if (!form) return;
+    if (target.matches("input[data-bulk-all]")) {
+      form.querySelectorAll("input[data-bulk-row]").forEach(function (row) {
+        row.checked = target.checked;
+      });
+    }
+    syncBulkSelection(form);
+  }
+
+  // Enter in a reason field presses that menu's own button (the form's default button does nothing,
+  // so Enter can never qualify by accident); Escape closes the menu and returns to its button.
+  function onBulkKeydown(event) {
+    var target = event.target;
+    var menu = target.closest ? target.closest("details.bulk-menu") : null;
+    if (!menu) return;
+    if (event.key === "Enter" && target.matches("input[type=text], input:not([type])")) {
+      event.preventDefault();
+      var button = menu.querySelector("[data-bulk-pop] button[type=submit]");
+      if (button) button.click();
+    } else if (event.key === "Escape" && menu.open) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  }
+
+  // One bulk menu open at a time; opening one puts the cursor in its first field.
+  function onBulkMenuToggle(event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.bulk-menu") || !menu.open) return;
+    document.querySelectorAll("details.bulk-menu[open]").forEach(function (other) {
+      if (other !== menu) other.open = false;
+    });
+    var field = menu.querySelector("[data-bulk-pop] select, [data-bulk-pop] input");
+    if (field) field.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", collapseOnNarrowScreens);
+  document.addEventListener("DOMContentLoaded", syncAllBulkForms);
+  document.addEventListener("htmx:afterSettle", syncAllBulkForms);
   document.addEventListener("click", closeOtherBreakdowns);
+  document.addEventListener("change", onBulkChange);
+  document.addEventListener("keydown", onBulkKeydown);
+  document.addEventListener("toggle", onBulkMenuToggle, true);
 })();

@@ -7,7 +7,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 
-from leads.imports import ImportFileError, import_chunk_store, import_job_create, import_job_read, mapping_suggest
+from leads.imports import (
+    ImportFileError,
+    ImportJobStartedError,
+    import_chunk_store,
+    import_job_create,
+    import_job_preview,
+    import_job_read,
+    import_job_start,
+    import_job_upload,
+    import_jobs_redrive_stale,
+    mapping_suggest,
+)
 from leads.intake import leads_redrive_stale
 from leads.models import ImportJob, ImportRowError, Lead, Source, SourceRecord, Submission
 from tests.factories import CampaignFactory, LeadDefinitionFactory, SourceFactory
@@ -215,3 +226,59 @@ def test_command_fails_when_the_file_cannot_be_read(tmp_path):
         call_command("import_leads", str(path), "--source", "web")
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_leads", str(tmp_path / "missing.csv"), "--source", "web")
+
+
+def test_an_upload_waits_unread_until_started_and_the_sweeper_leaves_it_alone(source, run, settings):
+    settings.PIPELINE_STALE_SECONDS = 0
+    job = run(import_job_upload, source=source, upload=upload(HEADER + good_rows(range(3))))
+
+    assert run(import_jobs_redrive_stale) == 0
+    job.refresh_from_db()
+    assert (job.status, job.started_at, job.rows_total, job.rows_read) == (ImportJob.Status.PENDING, None, 3, 0)
+    assert job.mapping["email"] == "email"
+
+    job = run(import_job_start, job=job, mapping=job.mapping, campaign=None)
+    job.refresh_from_db()
+    assert (job.status, job.rows_imported) == (ImportJob.Status.DONE, 3)
+    with pytest.raises(ImportJobStartedError):
+        import_job_start(job=job, mapping=job.mapping, campaign=None)
+
+
+def test_a_started_import_whose_reader_was_lost_is_re_driven(source, run, settings):
+    settings.PIPELINE_STALE_SECONDS = 0
+    job = run(import_job_upload, source=source, upload=upload(HEADER + good_rows(range(2))))
+    import_job_start(job=job, mapping=job.mapping, campaign=None)  # committed, but the reader never sent
+
+    assert run(import_jobs_redrive_stale) == 1
+    job.refresh_from_db()
+    assert (job.status, job.rows_imported) == (ImportJob.Status.DONE, 2)
+
+
+def test_a_column_kept_as_an_extra_field_stays_extra_even_when_named_like_a_field(source, run):
+    data = "email,company,Email\nann@acme.com,Acme,other@acme.com\n"
+    job = run(import_job_create, source=source, upload=upload(data), mapping={"email": "email", "company": ""})
+
+    lead = Lead.objects.get(import_job=job)
+    assert (lead.email, lead.company) == ("ann@acme.com", "")
+    assert lead.extra == {"company": "Acme", "Email": "other@acme.com"}
+
+
+def test_the_preview_reads_only_the_first_rows(source):
+    job = import_job_upload(source=source, upload=upload(HEADER + good_rows(range(30)) + "bad,row\n"))
+
+    preview = import_job_preview(job=job, rows=10)
+
+    assert preview.headers == HEADER.strip().split(",")
+    assert [number for number, _ in preview.rows] == list(range(2, 12))
+    assert job.rows_total == 31
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_quoted_cells_read_as_a_spreadsheet_writes_them(source, run, delimiter):
+    data = delimiter.join(["email", "company", "Notes"]) + "\n"
+    data += delimiter.join(["ann@acme.com", '"ACME ""Rockets"", Inc"', '"two\nlines"']) + "\n"
+    job = run(import_job_create, source=source, upload=upload(data))
+
+    lead = Lead.objects.get(import_job=job)
+    assert lead.company == 'ACME "Rockets", Inc'
+    assert lead.extra == {"Notes": "two\nlines"}

@@ -10,7 +10,13 @@ from typing import Any
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from leads.imports import IMPORT_FIELDS, ImportFileError, import_job_create, import_job_errors
+from leads.imports import (
+    IMPORT_FIELDS,
+    ImportFileError,
+    import_job_create,
+    import_job_errors,
+    import_source_get_or_create,
+)
 from leads.models import Campaign, ImportJob, Source
 
 
@@ -39,10 +45,10 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
-        source, created = Source.objects.get_or_create(
-            slug=options["source"],
-            defaults={"name": options["source"].replace("-", " ").title(), "kind": Source.Kind.LIST_IMPORT},
-        )
+        try:
+            source, created = import_source_get_or_create(slug=options["source"])
+        except ImportFileError as exc:
+            raise CommandError(f"--source: {exc}") from exc
         if created:
             self.stdout.write(f"Created source {source.slug!r}.")
         campaign = None
