@@ -44,6 +44,10 @@ def setup_django(db_name: str, *, fresh: bool = True) -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from leadflow.celery import app
+
+    with app.connection_for_write() as conn:  # messages a previous run left for a database now gone
+        conn.default_channel.queue_purge(f"bench-{db_name}")
     return url
 
 

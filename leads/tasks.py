@@ -75,6 +75,14 @@ def pipeline_start(lead_ids: Sequence[int]) -> None:
 
 
 @shared_task(**RETRY)
+def pipeline_drain_task(self) -> int:
+    """Take the web-to-lead submissions waiting in ``received`` in batches and send them on."""
+    from leads.intake import leads_drain_received
+
+    return leads_drain_received()
+
+
+@shared_task(**RETRY)
 def import_read_task(self, job_id: int) -> None:
     """Read an uploaded list and send its chunks not yet stored to the workers."""
     from leads.imports import import_job_read

@@ -45,6 +45,12 @@ def published_definition(db) -> LeadDefinition:
 
 
 @pytest.fixture
+def celery_worker_factory(transactional_db):
+    """``celery_worker_running`` for tests that pass the worker options (environment, queue, beat)."""
+    return celery_worker_running
+
+
+@pytest.fixture
 def celery_worker(transactional_db) -> Iterator[CeleryWorker]:
     """A real ``celery worker`` process on Redis, pointed at the test database.
 
