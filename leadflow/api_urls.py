@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from leads.api.activities import ActivityEventView
 from leads.api.intake import IntakeStatusView, IntakeView
 from leads.api.views import (
     AccountViewSet,
@@ -31,5 +32,6 @@ urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("intake/", IntakeView.as_view(), name="intake"),
     path("intake/<uuid:submission_id>/", IntakeStatusView.as_view(), name="intake-status"),
+    path("activities/", ActivityEventView.as_view(), name="activity-events"),
     *router.urls,
 ]

@@ -9,6 +9,7 @@ Bad values fail loudly at start-up (django-environ raises on an unparsable bool/
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -139,6 +140,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULE = {
     "pipeline-sweep": {"task": "leads.tasks.pipeline_sweep_task", "schedule": env.int("PIPELINE_SWEEP_SECONDS", 60)},
+    # Celery's clock is UTC (no CELERY_TIMEZONE), so this is 03:00 UTC whatever TIME_ZONE says.
+    "rescore-decay": {"task": "scoring.tasks.rescore_decay_task", "schedule": crontab(hour=3, minute=0)},
 }
 
 # The intake pipeline.
@@ -146,6 +149,10 @@ PIPELINE_BATCH_SIZE = env.int("PIPELINE_BATCH_SIZE", default=500)
 PIPELINE_STALE_SECONDS = env.int("PIPELINE_STALE_SECONDS", default=300)
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=1000)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=100) * 1_000_000
+# Rescoring open leads in the background (after a publish, and the daily decay): leads per chunk task.
+RESCORE_CHUNK_SIZE = env.int("RESCORE_CHUNK_SIZE", default=1000)
+if RESCORE_CHUNK_SIZE < 1:
+    raise ImproperlyConfigured("RESCORE_CHUNK_SIZE must be at least 1.")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
 

@@ -83,12 +83,13 @@ class DemoUserSpec:
     superuser: bool = False
 
 
+#: Publishing a lead definition takes a marketing admin and a sales admin: ada and sam.
 DEMO_USERS: tuple[DemoUserSpec, ...] = (
     DemoUserSpec("mara", "Mara", "Lindqvist", (MARKETING,)),
     DemoUserSpec("rick", "Rick", "Alvarez", (SALES,)),
     DemoUserSpec("sara", "Sara", "Okafor", (SALES,)),
     DemoUserSpec("tom", "Tom", "Becker", (SALES,)),
-    DemoUserSpec("ada", "Ada", "Moreau", (ADMIN,), superuser=True),
+    DemoUserSpec("ada", "Ada", "Moreau", (ADMIN, MARKETING), superuser=True),
     DemoUserSpec("sam", "Sam", "Tanaka", (ADMIN, SALES)),
 )
 DEMO_USERNAMES = tuple(spec.username for spec in DEMO_USERS)

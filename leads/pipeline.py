@@ -21,12 +21,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from leadflow.db import bulk_update_rows
-from leads.models import Account, Campaign, ImportJob, Lead, LeadDefinition, Stage, StageChange, Submission
+from leads.models import Account, Activity, Campaign, ImportJob, Lead, LeadDefinition, Stage, StageChange, Submission
 from leads.normalize import normalize_lead
 from leads.screening import screen_lead
 from leads.selectors import lead_definition_current
 from scoring.engine import LeadFacts, score_lead
-from scoring.services import lead_facts_bulk, lead_fields
+from scoring.qualify import RELEASE_FIELDS, Qualification, leads_qualify
+from scoring.services import SCORE_COLUMNS, lead_facts_bulk, lead_fields, lead_set_score
 
 State = Lead.PipelineState
 
@@ -129,21 +130,23 @@ def leads_screen(*, lead_ids: Sequence[int], definition: LeadDefinition | None =
     return len(leads)
 
 
-SCORE_FIELDS = ("score", "fit_score", "engagement_score", "score_breakdown", "scored_at", "definition", "stage")
+SCORE_FIELDS = (*SCORE_COLUMNS, "stage")
 
 
 @transaction.atomic
 def leads_score(*, lead_ids: Sequence[int], definition: LeadDefinition | None = None) -> int:
-    """screened -> scored: score under the published definition; new or nurtured leads at the MQL
-    threshold become MQLs."""
+    """screened -> scored: score under the published definition, and apply the stage rules that follow
+    a score (``scoring.qualify``): new or nurtured leads that qualify become MQLs."""
     leads = _locked(lead_ids, State.SCREENED)
     if not leads:
         return 0
     definition = definition or lead_definition_current()
     facts = lead_facts_bulk(leads=leads)
-    changes = _score(leads, definition, [facts[lead.pk] for lead in leads])
+    qualified = _score(leads, definition, [facts[lead.pk] for lead in leads])
     _advance(leads, SCORE_FIELDS, State.SCORED)
-    StageChange.objects.bulk_create(changes)
+    bulk_update_rows(qualified.released, RELEASE_FIELDS)
+    StageChange.objects.bulk_create(qualified.changes)
+    Activity.objects.bulk_create(qualified.notices)
     return len(leads)
 
 
@@ -156,7 +159,8 @@ def leads_process_unsaved(leads: Sequence[Lead], *, definition: LeadDefinition |
     """
     _link_accounts(leads)
     changes = _screen(leads, definition, {})
-    changes += _score(leads, definition, [LeadFacts(fields=lead_fields(lead=lead)) for lead in leads])
+    # New leads have no owner to release, so the stage changes are all a qualification leaves to insert.
+    changes += _score(leads, definition, [LeadFacts(fields=lead_fields(lead=lead)) for lead in leads]).changes
     for lead in leads:
         lead.pipeline_state = State.SCORED
     return changes
@@ -190,30 +194,23 @@ def _screen(leads: Sequence[Lead], definition: LeadDefinition | None, spam: Mapp
     return changes
 
 
-def _score(leads: Sequence[Lead], definition: LeadDefinition | None, facts: Sequence[LeadFacts]) -> list[StageChange]:
+def _score(leads: Sequence[Lead], definition: LeadDefinition | None, facts: Sequence[LeadFacts]) -> Qualification:
     if definition is None:
-        return []
+        return Qualification()
     now = timezone.now()
-    threshold = definition.mql_threshold
-    changes = []
+    results = []
     for lead, lead_facts in zip(leads, facts, strict=True):
         result = score_lead(lead_facts, definition.rules, now)
-        lead.score, lead.fit_score, lead.engagement_score = result.total, result.fit, result.engagement
-        lead.score_breakdown = result.breakdown()
-        lead.scored_at = now
-        lead.definition = definition
-        if lead.stage in (Stage.NEW, Stage.NURTURE) and result.total >= threshold:
-            changes.append(
-                StageChange(
-                    lead=lead,
-                    from_stage=lead.stage,
-                    to_stage=Stage.MQL,
-                    reason=f"Score {result.total} reached the MQL threshold {threshold} "
-                    f"(definition v{definition.version})",
-                )
-            )
-            lead.stage = Stage.MQL
-    return changes
+        lead_set_score(lead, result, definition=definition, at=now)
+        results.append(result)
+    active = [n for n, lead in enumerate(leads) if lead.status == Lead.Status.ACTIVE]
+    return leads_qualify(
+        [leads[n] for n in active],
+        [results[n] for n in active],
+        [facts[n] for n in active],
+        definition=definition,
+        now=now,
+    )
 
 
 @transaction.atomic

@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import Any
 
 FIT_OPERATORS = ("eq", "ne", "in", "not_in", "gte", "lte", "contains", "is_set", "is_empty")
+#: The MQL threshold of rules that do not name one.
+DEFAULT_MQL_THRESHOLD = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,20 @@ def score_lead(facts: LeadFacts, rules: Mapping[str, Any], at: datetime) -> Scor
     fit = sum(line.points for line in lines if line.kind == "fit")
     engagement = sum(line.points for line in lines if line.kind == "engagement")
     return ScoreResult(total=fit + engagement, fit=fit, engagement=engagement, lines=tuple(lines))
+
+
+def mql_threshold(rules: Mapping[str, Any]) -> int:
+    """The score at which a lead qualifies under ``rules``."""
+    return int((rules.get("thresholds") or {}).get("mql", DEFAULT_MQL_THRESHOLD))
+
+
+def requirements_unmet(rules: Mapping[str, Any], fields: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The ``thresholds.must_have`` conditions (each shaped like a fit rule's condition) these fields fail.
+
+    A lead qualifies only when its score reaches the threshold and this list is empty.
+    """
+    conditions = (rules.get("thresholds") or {}).get("must_have") or ()
+    return [condition for condition in conditions if not fit_rule_matches(condition, fields)]
 
 
 def _is_blank(value: Any) -> bool:

@@ -10,10 +10,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import Activity, Lead, LeadDefinition
+from leads.models import Activity, Lead, LeadDefinition, StageChange
 from leads.normalize import is_free_email
 from leads.selectors import lead_definition_current
 from scoring.engine import ActivityFact, LeadFacts, ScoreResult, score_lead
+from scoring.qualify import MOVE_FIELDS, RELEASE_FIELDS, lead_follows_score, leads_qualify
 
 #: Activity kinds that are engagement (notes, calls and system notices score nothing).
 ENGAGEMENT_KINDS = tuple(
@@ -70,24 +71,38 @@ def lead_facts(*, lead: Lead) -> LeadFacts:
     return lead_facts_bulk(leads=[lead])[lead.pk]
 
 
+#: The lead columns a score is stored in.
+SCORE_COLUMNS = ("score", "fit_score", "engagement_score", "score_breakdown", "scored_at", "definition")
+
+
+def lead_set_score(lead: Lead, result: ScoreResult, *, definition: LeadDefinition, at: datetime) -> None:
+    """Put ``result`` on ``lead`` in memory (the ``SCORE_COLUMNS``); the caller writes it."""
+    lead.score, lead.fit_score, lead.engagement_score = result.total, result.fit, result.engagement
+    lead.score_breakdown = result.breakdown()
+    lead.scored_at = at
+    lead.definition = definition
+
+
 @transaction.atomic
 def lead_score(*, lead: Lead, definition: LeadDefinition | None = None, at: datetime | None = None) -> ScoreResult:
-    """Score ``lead`` under ``definition`` (default: the published one) and store score and breakdown."""
+    """Score ``lead`` under ``definition`` (default: the published one), store score and breakdown,
+    and apply the stage rules that follow a score (``scoring.qualify``) if the lead is through the pipeline."""
     definition = definition or lead_definition_current()
     if definition is None:
         raise LookupError("No published lead definition to score with.")
     at = at or timezone.now()
-    result = score_lead(lead_facts(lead=lead), definition.rules, at)
-    Lead.objects.filter(pk=lead.pk).update(
-        score=result.total,
-        fit_score=result.fit,
-        engagement_score=result.engagement,
-        score_breakdown=result.breakdown(),
-        scored_at=at,
-        definition=definition,
-        updated_at=timezone.now(),
-    )
-    lead.refresh_from_db(
-        fields=["score", "fit_score", "engagement_score", "score_breakdown", "scored_at", "definition"]
-    )
+    locked = Lead.objects.select_for_update(of=("self",)).select_related("source", "account").get(pk=lead.pk)
+    facts = lead_facts(lead=locked)
+    result = score_lead(facts, definition.rules, at)
+    lead_set_score(locked, result, definition=definition, at=at)
+    locked.updated_at = timezone.now()
+    columns = [*SCORE_COLUMNS, "updated_at"]
+    if lead_follows_score(locked):
+        qualified = leads_qualify([locked], [result], [facts], definition=definition, now=locked.updated_at)
+        if qualified.moved:
+            columns += [*MOVE_FIELDS, *(RELEASE_FIELDS if qualified.released else ())]
+            StageChange.objects.bulk_create(qualified.changes)
+            Activity.objects.bulk_create(qualified.notices)
+    locked.save(update_fields=columns)
+    lead.refresh_from_db(fields=[*SCORE_COLUMNS, *MOVE_FIELDS, *RELEASE_FIELDS, "updated_at"])
     return result

@@ -83,7 +83,7 @@ def test_creates_a_login_for_every_role(seeded):
         "rick": {"sales"},
         "sara": {"sales"},
         "tom": {"sales"},
-        "ada": {"admin"},
+        "ada": {"admin", "marketing"},
         "sam": {"admin", "sales"},
     }
     assert users["ada"].is_superuser
@@ -94,7 +94,12 @@ def test_creates_a_login_for_every_role(seeded):
 
 def test_prints_every_login_with_its_role_and_the_password(seeded):
     assert f"password: {DEMO_PASSWORD}" in seeded
-    for username, roles in [("mara", "marketing"), ("rick", "sales"), ("ada", "admin"), ("sam", "admin, sales")]:
+    for username, roles in [
+        ("mara", "marketing"),
+        ("rick", "sales"),
+        ("ada", "admin, marketing"),
+        ("sam", "admin, sales"),
+    ]:
         assert re.search(rf"^\s+{username}\s+{roles}", seeded, re.M)
 
 

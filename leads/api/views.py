@@ -23,6 +23,8 @@ from rest_framework.serializers import BaseSerializer, as_serializer_error
 from rest_framework.settings import api_settings
 
 from leadflow.pagination import KeysetPagination
+from leads.activities import activity_record
+from leads.api.activities import ActivityCreateSerializer
 from leads.api.permissions import LeadChangePermission, ModelPermissions
 from leads.api.serializers import (
     AccountSerializer,
@@ -145,6 +147,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         "stage": ["leads.view_lead", "leads.change_lead"],
         "claim": ["leads.view_lead", "leads.work_lead"],
         "activities": ["leads.view_lead", "leads.view_activity"],
+        "activities_create": ["leads.view_lead", "leads.add_activity"],
         "stage_changes": ["leads.view_lead"],
     }
 
@@ -224,11 +227,30 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         serializer_class=ActivitySerializer,
         pagination_class=TimelinePagination,
         filter_backends=[],
+        # Anyone who sees the lead and may add activities may log one (a rep on a lead they may claim,
+        # too): the owner-only rule of LeadChangePermission is for changing the lead itself.
+        permission_classes=[ModelPermissions],
     )
     def activities(self, request: Request, pk: str | None = None) -> Response:
         lead = self.get_object()
         page = self.paginate_queryset(lead.activities.select_related("actor"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Add an activity to the lead's timeline",
+        description="A note, a call, or engagement the person showed. Engagement kinds rescore the lead in the "
+        "background; one that reaches the MQL threshold becomes an MQL.",
+        request=ActivityCreateSerializer,
+        responses={201: ActivitySerializer},
+    )
+    @activities.mapping.post
+    def activities_create(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        serializer = ActivityCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            activity = activity_record(lead=lead, actor=request.user, **serializer.validated_data)
+        return Response(ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Every stage move of the lead, oldest first", responses=StageChangeSerializer(many=True))
     @action(

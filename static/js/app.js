@@ -83,3 +83,26 @@
   document.addEventListener("keydown", onBulkKeydown);
   document.addEventListener("toggle", onBulkMenuToggle, true);
 })();
+
+// Lead-definition editor: "Add a rule" copies the formset's empty row (kept in a <template>),
+// numbers it and counts it in the formset's TOTAL_FORMS, then puts the cursor in it.
+(function () {
+  "use strict";
+
+  function onFormsetAdd(event) {
+    var button = event.target.closest ? event.target.closest("[data-formset-add]") : null;
+    if (!button) return;
+    var prefix = button.getAttribute("data-formset-add");
+    var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
+    var template = document.getElementById(prefix + "-template");
+    var rows = document.getElementById(prefix + "-rows");
+    if (!total || !template || !rows) return;
+    var index = parseInt(total.value, 10) || 0;
+    rows.insertAdjacentHTML("beforeend", template.innerHTML.replace(/__prefix__/g, String(index)));
+    total.value = String(index + 1);
+    var first = rows.lastElementChild && rows.lastElementChild.querySelector("input:not([type=hidden]), select");
+    if (first) first.focus();
+  }
+
+  document.addEventListener("click", onFormsetAdd);
+})();
