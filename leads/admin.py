@@ -187,34 +187,23 @@ class CampaignAdmin(SlugFixedAfterCreateMixin, admin.ModelAdmin):
 
 
 @admin.register(LeadDefinition)
-class LeadDefinitionAdmin(admin.ModelAdmin):
-    """Drafts may be edited here; publishing (which re-scores leads) happens on the definition pages."""
+class LeadDefinitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only here: drafts are edited, approved and published on the definition pages, which
+    validate the rules and withdraw approvals when the rules change."""
 
     list_display = ["version", "status", "author", "published_at", "published_by", "short_note"]
     list_filter = ["status"]
     search_fields = ["note", "version__exact"]
     list_select_related = ["author", "published_by"]
-    autocomplete_fields = ["author"]
-    readonly_fields = ["status", "published_at", "published_by", "created_at", "updated_at"]
+    fields = [
+        "version", "status", "note", "rules", "author", "based_on", "published_at", "published_by", "retired_at",
+        "created_at", "updated_at",
+    ]  # fmt: skip
+    readonly_fields = fields
 
     @admin.display(description="Note")
     def short_note(self, obj: LeadDefinition) -> str:
         return obj.note if len(obj.note) <= 80 else f"{obj.note[:79]}…"
-
-    def get_readonly_fields(self, request: HttpRequest, obj: LeadDefinition | None = None) -> list[str]:
-        if obj is not None and obj.status != LeadDefinition.Status.DRAFT:
-            # Published and retired versions are history: a change is a new draft.
-            return ["version", "note", "rules", "author", *self.readonly_fields]
-        return list(self.readonly_fields)
-
-    def has_delete_permission(self, request: HttpRequest, obj: LeadDefinition | None = None) -> bool:
-        if obj is not None and obj.status != LeadDefinition.Status.DRAFT:
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        latest = LeadDefinition.objects.order_by("-version").values_list("version", flat=True).first()
-        return {"version": (latest or 0) + 1, "author": request.user.pk, **super().get_changeform_initial_data(request)}
 
 
 # --- Leads -----------------------------------------------------------------------------------

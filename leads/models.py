@@ -646,6 +646,9 @@ class RescoreJob(TimeStampedModel):
     leads_done = models.PositiveIntegerField(default=0)
     became_mql = models.PositiveIntegerField(default=0)
     fell_below_mql = models.PositiveIntegerField(default=0)
+    plan = models.JSONField(
+        default=list, blank=True, help_text="The chunks: [number, first id, last id, leads], fixed at the start"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

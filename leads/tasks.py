@@ -101,8 +101,13 @@ def import_chunk_task(self, job_id: int, number: int, rows: list[list]) -> None:
 
 @shared_task(bind=True, acks_late=True)
 def pipeline_sweep_task(self) -> dict[str, int]:
-    """Periodic (beat): re-drive leads and imports stuck mid-pipeline, e.g. lost with a killed worker."""
+    """Periodic (beat): re-drive leads, imports and rescore jobs stuck midway, e.g. lost with a killed worker."""
     from leads.imports import import_jobs_redrive_stale
     from leads.intake import leads_redrive_stale
+    from scoring.rescore import rescore_jobs_redrive_stale
 
-    return {"leads": leads_redrive_stale(), "imports": import_jobs_redrive_stale()}
+    return {
+        "leads": leads_redrive_stale(),
+        "imports": import_jobs_redrive_stale(),
+        "rescore_chunks": rescore_jobs_redrive_stale(),
+    }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -84,8 +85,28 @@ def rescore_job_start(*, definition: LeadDefinition, reason: str, actor: Abstrac
     )
     plan = rescore_chunks_plan(lead_ids, settings.RESCORE_CHUNK_SIZE)
     if plan:
+        job.plan = [[c.number, c.first_id, c.last_id, c.leads] for c in plan]
+        job.save(update_fields=["plan"])
         transaction.on_commit(lambda: _send(job.pk, plan))
     return job
+
+
+def rescore_jobs_redrive_stale() -> int:
+    """Send again the chunks of unfinished jobs that made no progress for ``PIPELINE_STALE_SECONDS``
+    (lost with a killed worker); the ledger makes a chunk that did run count once. Returns chunks sent."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
+    sent = 0
+    stale = RescoreJob.objects.filter(
+        status__in=[RescoreJob.Status.PENDING, RescoreJob.Status.RUNNING], updated_at__lt=cutoff
+    )
+    for job in stale:
+        done = set(job.chunks.values_list("number", flat=True))
+        missing = [ChunkPlan(*chunk) for chunk in job.plan if chunk[0] not in done]
+        RescoreJob.objects.filter(pk=job.pk).update(updated_at=timezone.now())
+        if missing:
+            _send(job.pk, missing)
+            sent += len(missing)
+    return sent
 
 
 def _send(job_id: int, plan: Sequence[ChunkPlan]) -> None:

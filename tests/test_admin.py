@@ -56,7 +56,7 @@ MODELS = [model for label in ("leads", "routing") for model in apps.get_app_conf
 #: Records of what happened: nobody adds or edits them in the admin.
 READ_ONLY = {
     StageChange, AuditEvent, Submission, ImportJob, ImportChunk, ImportRowError, DefinitionApproval, RescoreJob,
-    RescoreChunk, DefinitionPreview,
+    RescoreChunk, DefinitionPreview, LeadDefinition,
 }  # fmt: skip
 
 
@@ -351,14 +351,13 @@ def test_published_definition_is_read_only_and_kept(staff_client, published_defi
     assert staff_client.get(url(LeadDefinition, "delete", published_definition.pk)).status_code == 403
 
 
-def test_draft_definition_can_be_edited(staff_client):
+def test_definitions_are_read_only_in_the_admin_so_rules_always_go_through_validation_and_approval(staff_client):
     draft = LeadDefinitionFactory(status=LeadDefinition.Status.DRAFT, published_at=None, note="first try")
-    page = staff_client.get(url(LeadDefinition, "change", draft.pk))
 
-    response = staff_client.post(url(LeadDefinition, "change", draft.pk), {**form_data(page), "note": "second try"})
+    response = staff_client.post(url(LeadDefinition, "change", draft.pk), {"note": "second try", "rules": "{}"})
 
-    assert response.status_code == 302
-    assert LeadDefinition.objects.get(pk=draft.pk).note == "second try"
+    assert response.status_code == 403
+    assert LeadDefinition.objects.get(pk=draft.pk).note == "first try"
 
 
 def test_territory_criteria_are_typed_as_comma_separated_lists(staff_client):

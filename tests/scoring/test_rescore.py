@@ -247,3 +247,19 @@ def test_a_chunk_takes_a_fixed_number_of_queries_whatever_its_size(published, dj
         rescore_chunk_run(job_id=job.pk, number=0, first_id=leads[0].pk, last_id=leads[-1].pk, planned=40)
 
     assert Lead.objects.filter(stage=Stage.MQL, definition=published).count() == 40
+
+
+def test_the_sweeper_sends_again_the_chunks_a_killed_worker_lost(run, published, chunks_of_3, settings):
+    leads = [LeadFactory(seniority="vp") for _ in range(7)]
+    # The job starts, but its chunk messages never reach a worker (lost with the broker or a killed worker).
+    job = rescore_job_start(definition=published, reason=RescoreJob.Reason.PUBLISH)
+    assert [chunk[0] for chunk in job.plan] == [0, 1, 2]
+    run(rescore_chunk_run, job_id=job.pk, number=1, first_id=job.plan[1][1], last_id=job.plan[1][2], planned=3)
+    settings.PIPELINE_STALE_SECONDS = 0
+
+    assert run(rescore.rescore_jobs_redrive_stale) == 2  # chunks 0 and 2; chunk 1 ran already
+
+    job.refresh_from_db()
+    assert (job.status, job.leads_done) == (RescoreJob.Status.DONE, 7)
+    assert {lead.definition_id for lead in Lead.objects.filter(pk__in=[lead.pk for lead in leads])} == {published.pk}
+    assert run(rescore.rescore_jobs_redrive_stale) == 0
