@@ -102,9 +102,10 @@ def test_navigation_shows_each_role_its_pages(client, marketer, rep, lf_admin):
 
     assert ">Inbox<" in marketing_nav
     assert ">My queue<" not in marketing_nav
-    assert ">Lead definition<" not in marketing_nav
+    assert ">Lead definition<" in marketing_nav  # everyone reads the contract; admins edit it
     assert ">My queue<" in sales_nav
     assert ">Inbox<" not in sales_nav
+    assert ">Lead definition<" in sales_nav
     assert ">Lead definition<" in admin_nav
     assert ">Inbox<" in admin_nav
     assert ">Django admin<" not in admin_nav  # not staff
