@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from dedupe.api.views import DuplicateCandidateViewSet, LeadDuplicatesView, LeadMergeView, MergeViewSet
 from leads.api.activities import ActivityEventView
 from leads.api.intake import IntakeStatusView, IntakeView
 from leads.api.views import (
@@ -15,7 +16,7 @@ from leads.api.views import (
     LeadViewSet,
     SourceViewSet,
 )
-from routing.api.views import RepViewSet, TerritoryViewSet
+from routing.api.views import OverflowViewSet, RepViewSet, TerritoryViewSet
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
@@ -26,12 +27,17 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("lead-definitions", LeadDefinitionViewSet, basename="leaddefinition")
 router.register("territories", TerritoryViewSet, basename="territory")
 router.register("reps", RepViewSet, basename="rep")
+router.register("overflow", OverflowViewSet, basename="overflow")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
+router.register("merges", MergeViewSet, basename="merge")
+router.register("duplicates", DuplicateCandidateViewSet, basename="duplicatecandidate")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("intake/", IntakeView.as_view(), name="intake"),
     path("intake/<uuid:submission_id>/", IntakeStatusView.as_view(), name="intake-status"),
     path("activities/", ActivityEventView.as_view(), name="activity-events"),
+    path("leads/<int:pk>/duplicates/", LeadDuplicatesView.as_view(), name="lead-duplicates"),
+    path("leads/<int:pk>/merge/", LeadMergeView.as_view(), name="lead-merge"),
     *router.urls,
 ]

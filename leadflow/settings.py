@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "leads",
     "scoring",
     "routing",
+    "dedupe",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,8 @@ CELERY_BEAT_SCHEDULE = {
     "pipeline-sweep": {"task": "leads.tasks.pipeline_sweep_task", "schedule": env.int("PIPELINE_SWEEP_SECONDS", 60)},
     # Celery's clock is UTC (no CELERY_TIMEZONE), so this is 03:00 UTC whatever TIME_ZONE says.
     "rescore-decay": {"task": "scoring.tasks.rescore_decay_task", "schedule": crontab(hour=3, minute=0)},
+    # Leads waiting in overflow go to reps as they free up, hottest first.
+    "overflow-drain": {"task": "routing.tasks.overflow_drain_task", "schedule": 60},
 }
 
 # The intake pipeline.

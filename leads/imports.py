@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from more_itertools import chunked
 
+from dedupe.services import leads_dedupe_inserted, leads_dedupe_unsaved
 from leadflow.db import bulk_insert_rows
 from leads.models import Campaign, ImportChunk, ImportJob, ImportRowError, Lead, Source, SourceRecord, Submission
 from leads.pipeline import LEAD_INPUT_FIELDS, import_job_finish_if_done, lead_apply_raw, leads_process_unsaved
@@ -515,15 +516,28 @@ def _store_chunk(
         if external_id:
             records.append((external_id, lead))
             first_in_chunk[external_id] = lead
-    changes = leads_process_unsaved(new_leads, definition=lead_definition_current())
+    # Duplicates: rows of one person in this chunk become one lead before insert (the later rows'
+    # submissions and source records join it); a row matching a stored lead is merged into it after.
+    definition = lead_definition_current()
+    plan = leads_dedupe_unsaved(leads=new_leads, definition=definition)
+    by_index = [None if n in plan.joins else lead for n, lead in enumerate(new_leads)]
+    joined = {id(new_leads[n]): new_leads[target] for n, target in plan.joins.items()}
+    new_leads = [lead for lead in by_index if lead is not None]
+    changes = leads_process_unsaved(new_leads, definition=definition)
     bulk_insert_rows(new_leads)
     bulk_insert_rows(changes)
     for submission, owner in submissions:
+        owner = joined.get(id(owner), owner)
         submission.lead_id = owner if isinstance(owner, int) else owner.pk
     bulk_insert_rows([s for s, _ in submissions])
-    bulk_insert_rows([SourceRecord(lead=lead, source=job.source, external_id=ext) for ext, lead in records])
+    bulk_insert_rows(
+        [SourceRecord(lead=joined.get(id(lead), lead), source=job.source, external_id=ext) for ext, lead in records]
+    )
+    merged_away = leads_dedupe_inserted(plan=plan, leads=by_index)
     bulk_insert_rows(errors)
     rejected = sum(1 for e in errors if e.rejected)
+    merged += len(plan.joins) + len(merged_away)
+    new_leads = [lead for lead in new_leads if lead.pk not in merged_away]
     ImportJob.objects.filter(pk=job.pk).update(
         rows_read=F("rows_read") + len(chunk),
         rows_imported=F("rows_imported") + len(new_leads),

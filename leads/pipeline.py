@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from leadflow.db import bulk_update_rows
-from leads.models import Account, Activity, Campaign, ImportJob, Lead, LeadDefinition, Stage, StageChange, Submission
+from leads.models import Activity, Campaign, ImportJob, Lead, LeadDefinition, Stage, StageChange, Submission
 from leads.normalize import normalize_lead
 from leads.screening import screen_lead
 from leads.selectors import lead_definition_current
@@ -100,17 +100,23 @@ def leads_normalize(*, lead_ids: Sequence[int]) -> int:
 
 
 @transaction.atomic
-def leads_match(*, lead_ids: Sequence[int]) -> int:
-    """normalized -> matched: link each lead to the account with its company domain.
+def leads_match(*, lead_ids: Sequence[int], definition: LeadDefinition | None = None) -> int:
+    """normalized -> matched: find each lead's duplicates (``dedupe``) and link it to its account and contact.
 
-    (Duplicate detection and merging join this step with the dedupe engine.)
+    A lead above the definition's auto-merge threshold is merged into the oldest matching lead
+    (and so leaves the pipeline, merged); one above the review threshold is queued for review.
     """
+    from dedupe.services import leads_dedupe_saved
+
     leads = _locked(lead_ids, State.NORMALIZED)
     if not leads:
         return 0
+    merged = leads_dedupe_saved(leads=leads, definition=definition or lead_definition_current())
+    if merged:  # survivors in this batch took values from their duplicates: read them again
+        leads = _locked([lead.pk for lead in leads if lead.pk not in merged], State.NORMALIZED)
     _link_accounts(leads)
-    _advance(leads, ["account"], State.MATCHED)
-    return len(leads)
+    _advance(leads, ["account", "contact"], State.MATCHED)
+    return len(leads) + len(merged)
 
 
 @transaction.atomic
@@ -167,13 +173,10 @@ def leads_process_unsaved(leads: Sequence[Lead], *, definition: LeadDefinition |
 
 
 def _link_accounts(leads: Sequence[Lead]) -> None:
-    domains = {lead.company_domain for lead in leads if lead.company_domain and lead.account_id is None}
-    if not domains:
-        return
-    accounts = {account.domain: account for account in Account.objects.filter(domain__in=domains)}
-    for lead in leads:
-        if lead.account_id is None and lead.company_domain in accounts:
-            lead.account = accounts[lead.company_domain]
+    """Link each lead to the account with its company domain or name, and to the contact with its e-mail."""
+    from dedupe.services import leads_link_accounts
+
+    leads_link_accounts(leads=leads)
 
 
 def _screen(leads: Sequence[Lead], definition: LeadDefinition | None, spam: Mapping[int, str]) -> list[StageChange]:

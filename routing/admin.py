@@ -10,9 +10,9 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from leads.admin import SlugFixedAfterCreateMixin, count_per_row
+from leads.admin import ReadOnlyAdminMixin, SlugFixedAfterCreateMixin, count_per_row
 from leads.models import OPEN_STAGES, Lead
-from routing.models import Rep, Territory, TerritoryMembership
+from routing.models import Assignment, OverflowEntry, Rep, Territory, TerritoryMembership
 
 
 class CommaSeparatedListField(forms.CharField):
@@ -64,7 +64,8 @@ class MembershipInline(admin.TabularInline):
 class TerritoryMembershipInline(MembershipInline):
     """On a territory's page: its reps."""
 
-    fields = ["rep", "weight"]
+    fields = ["rep", "weight", "routed_count", "last_routed_at"]
+    readonly_fields = ["routed_count", "last_routed_at"]
     autocomplete_fields = ["rep"]
 
 
@@ -169,8 +170,34 @@ class RepAdmin(admin.ModelAdmin):
 
 @admin.register(TerritoryMembership)
 class TerritoryMembershipAdmin(admin.ModelAdmin):
-    list_display = ["territory", "rep", "weight"]
+    list_display = ["territory", "rep", "weight", "routed_count", "last_routed_at"]
+    readonly_fields = ["routed_count", "last_routed_at"]
     list_filter = ["territory"]
     search_fields = ["territory__name", "rep__user__username", "rep__user__first_name", "rep__user__last_name"]
     list_select_related = ["territory", "rep__user"]
     autocomplete_fields = ["territory", "rep"]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who got which lead and why: written by routing, claims and reassignments only."""
+
+    list_display = ["created_at", "lead", "rep", "rule", "territory", "assigned_by"]
+    list_filter = ["rule", "territory"]
+    search_fields = ["lead__email", "lead__company", "rep__user__username", "reason"]
+    list_select_related = ["lead", "rep__user", "territory", "assigned_by"]
+    date_hierarchy = "created_at"
+    fields = ["lead", "rep", "territory", "rule", "reason", "assigned_by", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(OverflowEntry)
+class OverflowEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Leads nobody had room for, hottest first. Claimed in the API, drained by routing as reps free up."""
+
+    list_display = ["lead", "score", "territory", "created_at"]
+    list_filter = ["territory"]
+    search_fields = ["lead__email", "lead__company", "reason"]
+    list_select_related = ["lead", "territory"]
+    fields = ["lead", "territory", "score", "reason", "created_at"]
+    readonly_fields = fields

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from leadflow.models import TimeStampedModel
 
@@ -91,6 +92,9 @@ class TerritoryMembership(models.Model):
     territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="memberships")
     rep = models.ForeignKey(Rep, on_delete=models.CASCADE, related_name="memberships")
     weight = models.PositiveSmallIntegerField(default=1, help_text="Share of the territory's leads, relative")
+    #: Weighted round robin: how many of the territory's leads this seat has been given (its share used).
+    routed_count = models.PositiveIntegerField(default=0, editable=False)
+    last_routed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["territory", "rep"]
@@ -101,3 +105,70 @@ class TerritoryMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rep} in {self.territory} (x{self.weight})"
+
+
+class Assignment(models.Model):
+    """Who got a lead, when, and the rule that decided: one row per decision, overflow included. Append-only."""
+
+    class Rule(models.TextChoices):
+        ACCOUNT_OWNER = "account_owner", "Account owner"
+        BACKUP = "backup", "Backup of the account owner"
+        TERRITORY_ROUND_ROBIN = "territory_round_robin", "Territory round robin"
+        OVERFLOW = "overflow", "Overflow (nobody had room)"
+        MANUAL = "manual", "Reassigned by hand"
+        CLAIM = "claim", "Claimed from overflow"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="assignments")
+    rep = models.ForeignKey(
+        Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="assignments", help_text="Empty: overflow"
+    )
+    territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rule = models.CharField(max_length=24, choices=Rule.choices)
+    reason = models.TextField(blank=True, help_text="Why, in words")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when routing decided",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "-created_at"], name="assignment_lead_idx"),
+            # Today's intake per rep: counted under the rep's row lock on every routing decision.
+            models.Index(fields=["rep", "created_at"], name="assignment_rep_day_idx"),
+        ]
+        constraints = [
+            # (The other rules name a rep, but keep their row if that rep is later deleted.)
+            models.CheckConstraint(condition=~Q(rule="overflow") | Q(rep__isnull=True), name="overflow_has_no_rep"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} -> {self.rep or 'overflow'} ({self.get_rule_display()})"
+
+
+class OverflowEntry(models.Model):
+    """An MQL nobody had room for, waiting in its territory's overflow (no territory: the general one).
+
+    Drained hottest first as reps free up; the entry goes when the lead is assigned or claimed.
+    """
+
+    lead = models.OneToOneField("leads.Lead", on_delete=models.CASCADE, related_name="overflow_entry")
+    territory = models.ForeignKey(
+        Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="overflow_entries"
+    )
+    score = models.IntegerField(help_text="The lead's score when it overflowed: the drain takes the hottest first")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-score", "created_at", "id"]
+        verbose_name_plural = "overflow entries"
+        indexes = [models.Index(fields=["territory", "-score", "created_at"], name="overflow_hottest_idx")]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} waiting in {self.territory or 'no territory'}"

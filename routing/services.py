@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import datetime
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from leads.services import audited_create, audited_delete, audited_update
-from routing.models import Rep, Territory
+from leadflow.db import bulk_update_rows
+from leads.models import OPEN_STAGES, Activity, Lead, Stage
+from leads.selectors import lead_definition_current
+from leads.services import LeadOperationError, audit_record, audited_create, audited_delete, audited_update
+from routing.engine import TERRITORY_ROUND_ROBIN, LeadToRoute, RepSlot, Roster, Seat, TerritorySeats
+from routing.matching import territory_for
+from routing.models import Assignment, OverflowEntry, Rep, Territory, TerritoryMembership
+from routing.selectors import rep_load
+from scoring.defaults import DEFAULT_RULES
+from scoring.services import lead_fields
 
 #: What a rep may change on their own profile: how much they want right now, not their capacity.
 REP_SELF_SERVICE_FIELDS = frozenset({"min_score", "is_available", "out_of_office_until"})
@@ -57,3 +71,363 @@ def rep_update(*, rep: Rep, data: Mapping[str, Any], actor: AbstractBaseUser, ip
     audited_update(instance=locked, data=data, actor=actor, action="rep.update", ip_address=ip_address)
     rep.refresh_from_db()
     return locked
+
+
+# --- Routing ----------------------------------------------------------------------------------
+# Every path that gives a lead to a rep (routing a batch, draining overflow, a claim from overflow, a
+# reassignment by hand) locks the lead rows first, then the rep rows it may give them to, in id order,
+# in one statement, and counts the reps' load only once they are locked: so concurrent workers queue
+# on the same reps instead of both seeing the same free slot, and can never deadlock.
+
+
+class RoutingError(LeadOperationError):
+    """A routing operation that is not allowed (the rep has no room, the lead is not in overflow...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteResult:
+    """What routing a batch (or draining overflow) did, by lead id."""
+
+    assigned: dict[int, int] = field(default_factory=dict)  # lead id -> rep id
+    overflowed: tuple[int, ...] = ()
+    skipped: tuple[int, ...] = ()  # not an unowned active MQL, already waiting in overflow, or gone
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+
+def lead_unworked_q() -> Q:
+    """A rep's open, unworked leads, the ones their ``max_open_leads`` caps: owned MQLs not yet accepted.
+
+    (Once a rep accepts a lead (SAL and beyond) it is being worked and no longer counts.)
+    """
+    return Q(stage=Stage.MQL, accepted_at__isnull=True, status=Lead.Status.ACTIVE)
+
+
+def _routable(lead: Lead) -> bool:
+    return lead.owner_id is None and lead.stage == Stage.MQL and lead.status == Lead.Status.ACTIVE
+
+
+def sla_due(*, score: int, at: datetime.datetime, sla: Mapping[str, Any]) -> datetime.datetime:
+    """When a lead assigned ``at`` must be accepted: hot leads sooner. (Wall-clock hours for now, not working hours.)"""
+    hot = score >= int(sla.get("hot_score", 80))
+    hours = float(sla.get("hot_accept_hours", 2) if hot else sla.get("accept_hours", 24))
+    return at + datetime.timedelta(hours=hours)
+
+
+def _sla_rules() -> Mapping[str, Any]:
+    definition = lead_definition_current()
+    return (definition.rules.get("sla") if definition else None) or DEFAULT_RULES["sla"]
+
+
+def _reps_locked(rep_ids: Iterable[int], *, now: datetime.datetime) -> dict[int, RepSlot]:
+    """Lock the reps (one statement, id order) and count their load, now that nobody else can add to it."""
+    ids = sorted(set(rep_ids))
+    if not ids:
+        return {}
+    reps = list(Rep.objects.select_for_update(of=("self",)).select_related("user").filter(pk__in=ids).order_by("pk"))
+    load = rep_load(reps=reps, now=now)
+    return {
+        rep.pk: RepSlot(
+            rep_id=rep.pk,
+            user_id=rep.user_id,
+            name=str(rep),
+            open_leads=load[rep.pk].open_leads,
+            max_open_leads=rep.max_open_leads,
+            today=load[rep.pk].today,
+            max_new_per_day=rep.max_new_per_day,
+            min_score=rep.min_score,
+            is_available=rep.is_available,
+            out_of_office_until=rep.out_of_office_until,
+            backup_id=rep.backup_id,
+        )
+        for rep in reps
+    }
+
+
+def _route_locked(leads: list[Lead], *, now: datetime.datetime, waiting: Mapping[int, OverflowEntry]) -> RouteResult:
+    """Route ``leads`` (locked by the caller, each an unowned active MQL), hottest first.
+
+    ``waiting`` are the overflow entries some of them already have (when draining): a lead that
+    still finds nobody stays where it is, without a new assignment row.
+    """
+    territories = list(Territory.objects.filter(is_active=True))
+    by_id = {territory.pk: territory for territory in territories}
+    matched = {lead.pk: territory_for(lead_fields(lead=lead), territories) for lead in leads}
+    owner_user_ids = {lead.account.owner_id for lead in leads if lead.account_id and lead.account.owner_id}
+    owners = list(Rep.objects.filter(user_id__in=owner_user_ids).values_list("pk", "backup_id"))
+    territory_ids = {territory.pk for territory in matched.values() if territory is not None}
+    seats = list(TerritoryMembership.objects.filter(territory_id__in=territory_ids).values_list("rep_id", flat=True))
+    candidates = {pk for pk, _ in owners} | {backup for _, backup in owners if backup} | set(seats)
+    reps = _reps_locked(candidates, now=now)
+    memberships = list(
+        TerritoryMembership.objects.filter(territory_id__in=territory_ids, rep_id__in=list(reps)).order_by("pk")
+    )
+    seated: dict[int, TerritorySeats] = {
+        pk: TerritorySeats(territory_id=pk, name=by_id[pk].name) for pk in territory_ids
+    }
+    seat_of: dict[tuple[int, int], tuple[Seat, TerritoryMembership]] = {}
+    for membership in memberships:
+        seat = Seat(rep_id=membership.rep_id, weight=membership.weight, routed_count=membership.routed_count)
+        seated[membership.territory_id].seats.append(seat)
+        seat_of[membership.territory_id, membership.rep_id] = (seat, membership)
+    roster = Roster(reps=reps, territories=seated, now=now)
+    rep_users = {slot.rep_id: slot.user_id for slot in reps.values()}
+    sla = _sla_rules()
+
+    assigned: dict[int, int] = {}
+    overflowed: list[int] = []
+    by_rule: Counter[str] = Counter()
+    changed_leads: list[Lead] = []
+    assignments: list[Assignment] = []
+    activities: list[Activity] = []
+    new_entries: list[OverflowEntry] = []
+    moved_entries: list[OverflowEntry] = []
+    for lead in sorted(leads, key=lambda lead: (-lead.score, lead.pk)):
+        territory = matched[lead.pk]
+        account = lead.account if lead.account_id else None
+        decision = roster.decide(
+            LeadToRoute(
+                lead_id=lead.pk,
+                score=lead.score,
+                territory_id=territory.pk if territory else None,
+                account_name=account.name if account else "",
+                account_owner_user_id=account.owner_id if account else None,
+            )
+        )
+        if decision.rep_id is None:
+            overflowed.append(lead.pk)
+            entry = waiting.get(lead.pk)
+            if entry is not None:
+                if entry.territory_id != decision.territory_id:
+                    entry.territory_id = decision.territory_id
+                    moved_entries.append(entry)
+                continue
+            by_rule[decision.rule] += 1
+            new_entries.append(
+                OverflowEntry(
+                    lead=lead,
+                    territory_id=decision.territory_id,
+                    score=lead.score,
+                    reason=decision.reason,
+                    created_at=now,
+                )
+            )
+        else:
+            by_rule[decision.rule] += 1
+            assigned[lead.pk] = decision.rep_id
+            lead.owner_id = rep_users[decision.rep_id]
+            lead.assigned_at = now
+            lead.sla_due_at = sla_due(score=lead.score, at=now, sla=sla)
+            lead.updated_at = now
+            changed_leads.append(lead)
+            if decision.rule == TERRITORY_ROUND_ROBIN:
+                _, membership = seat_of[decision.territory_id, decision.rep_id]
+                membership.routed_count += 1
+                membership.last_routed_at = now
+        assignments.append(
+            Assignment(
+                lead=lead,
+                rep_id=decision.rep_id,
+                territory_id=decision.territory_id,
+                rule=decision.rule,
+                reason=decision.reason,
+                created_at=now,
+            )
+        )
+        activities.append(
+            _assignment_notice(
+                lead=lead,
+                rule=decision.rule,
+                rep=reps.get(decision.rep_id) if decision.rep_id else None,
+                territory=by_id.get(decision.territory_id) if decision.territory_id else None,
+                reason=decision.reason,
+                at=now,
+            )
+        )
+    bulk_update_rows(changed_leads, ["owner", "assigned_at", "sla_due_at", "updated_at"])
+    bulk_update_rows([m for m in memberships if m.last_routed_at == now], ["routed_count", "last_routed_at"])
+    Assignment.objects.bulk_create(assignments)
+    Activity.objects.bulk_create(activities)
+    OverflowEntry.objects.bulk_create(new_entries)
+    bulk_update_rows(moved_entries, ["territory"])
+    OverflowEntry.objects.filter(lead_id__in=list(assigned)).delete()
+    return RouteResult(assigned=assigned, overflowed=tuple(overflowed), by_rule=dict(by_rule))
+
+
+_NOTICE = {
+    Assignment.Rule.ACCOUNT_OWNER: "Assigned to {rep} as the account owner",
+    Assignment.Rule.BACKUP: "Assigned to {rep} as backup for the account owner",
+    Assignment.Rule.TERRITORY_ROUND_ROBIN: "Assigned to {rep} by territory round robin ({territory})",
+    Assignment.Rule.OVERFLOW: "Nobody had room: waiting in the {territory} overflow",
+    Assignment.Rule.MANUAL: "Reassigned to {rep} by {actor}",
+    Assignment.Rule.CLAIM: "Claimed from overflow by {rep}",
+}
+
+
+def _assignment_notice(
+    *,
+    lead: Lead,
+    rule: str,
+    rep: RepSlot | Rep | None,
+    territory: Territory | None,
+    reason: str,
+    at: datetime.datetime,
+    actor: AbstractBaseUser | None = None,
+) -> Activity:
+    """The line on the lead's timeline, e.g. "Assigned to Rick by territory round robin (EMEA)"."""
+    name = rep.name if isinstance(rep, RepSlot) else str(rep) if rep else ""
+    subject = _NOTICE[rule].format(
+        rep=name,
+        territory=territory.name if territory else "no-territory",
+        actor=actor.get_username() if actor else "routing",
+    )
+    return Activity(
+        lead=lead,
+        kind=Activity.Kind.SYSTEM,
+        occurred_at=at,
+        subject=subject[:300],
+        body=reason,
+        actor=actor,
+        meta={"rule": rule, "rep": rep.rep_id if isinstance(rep, RepSlot) else getattr(rep, "pk", None)},
+    )
+
+
+def _leads_locked(lead_ids: Iterable[int], *, skip_locked: bool = False) -> list[Lead]:
+    """The leads, locked in id order, with what routing reads of them (source and account joined)."""
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return []
+    return list(
+        Lead.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related("source", "account")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def leads_route_batch(*, lead_ids: Iterable[int]) -> RouteResult:
+    """Route the unowned, active MQLs among ``lead_ids`` to reps (or overflow); leave the others alone.
+
+    Safe to run twice, and concurrently: a lead already owned or waiting in overflow is skipped.
+    """
+    now = timezone.now()
+    locked = _leads_locked(lead_ids)
+    # Counted after the leads are locked (a new statement sees what a routing that held them committed).
+    waiting = set(
+        OverflowEntry.objects.filter(lead_id__in=[lead.pk for lead in locked]).values_list("lead_id", flat=True)
+    )
+    routable = [lead for lead in locked if _routable(lead) and lead.pk not in waiting]
+    skipped = sorted(set(lead_ids) - {lead.pk for lead in routable})
+    if not routable:
+        return RouteResult(skipped=tuple(skipped))
+    result = _route_locked(routable, now=now, waiting={})
+    return dataclasses.replace(result, skipped=tuple(skipped))
+
+
+def overflow_drain(*, territory: Territory | None = None, limit: int = 500) -> int:
+    """Give waiting leads to reps who have room now, hottest first; returns how many were assigned.
+
+    Each territory's overflow (and the one for leads in no territory) is drained in its own
+    transaction, at most ``limit`` leads at a time; leads another worker holds are left for the next run.
+    """
+    if territory is not None:
+        territory_ids: list[int | None] = [territory.pk]
+    else:
+        territory_ids = list(OverflowEntry.objects.order_by().values_list("territory_id", flat=True).distinct())
+    return sum(_overflow_drain_one(territory_id=territory_id, limit=limit) for territory_id in territory_ids)
+
+
+@transaction.atomic
+def _overflow_drain_one(*, territory_id: int | None, limit: int) -> int:
+    hottest = OverflowEntry.objects.filter(territory_id=territory_id).order_by("-score", "created_at", "id")
+    lead_ids = list(hottest.values_list("lead_id", flat=True)[:limit])
+    locked = _leads_locked(lead_ids, skip_locked=True)
+    entries = {entry.lead_id: entry for entry in OverflowEntry.objects.filter(lead_id__in=[le.pk for le in locked])}
+    # Claimed, assigned by hand, back in nurture or merged meanwhile: no longer waiting.
+    stale = [lead.pk for lead in locked if lead.pk in entries and not _routable(lead)]
+    OverflowEntry.objects.filter(lead_id__in=stale).delete()
+    routable = [lead for lead in locked if lead.pk in entries and _routable(lead)]
+    if not routable:
+        return 0
+    return len(_route_locked(routable, now=timezone.now(), waiting=entries).assigned)
+
+
+def _give(
+    *,
+    lead: Lead,
+    rep: Rep,
+    rule: str,
+    reason: str,
+    actor: AbstractBaseUser | None,
+    now: datetime.datetime,
+) -> Assignment:
+    """Give ``lead`` (locked) to ``rep`` (locked, room checked), with its SLA, assignment row and notice."""
+    lead.owner_id = rep.user_id
+    lead.assigned_at = now
+    lead.sla_due_at = sla_due(score=lead.score, at=now, sla=_sla_rules())
+    lead.save(update_fields=["owner", "assigned_at", "sla_due_at", "updated_at"])
+    OverflowEntry.objects.filter(lead=lead).delete()
+    assignment = Assignment.objects.create(
+        lead=lead, rep=rep, rule=rule, reason=reason, assigned_by=actor, created_at=now
+    )
+    _assignment_notice(lead=lead, rule=rule, rep=rep, territory=None, reason=reason, at=now, actor=actor).save()
+    return assignment
+
+
+def _rep_room_refusal(rep: Rep, *, now: datetime.datetime) -> str | None:
+    load = rep_load(reps=[rep], now=now)[rep.pk]
+    if load.open_leads >= rep.max_open_leads:
+        return f"{rep} is at capacity ({load.open_leads} of {rep.max_open_leads} open leads)."
+    if load.today >= rep.max_new_per_day:
+        return f"{rep} already had {load.today} of {rep.max_new_per_day} new leads today."
+    return None
+
+
+@transaction.atomic
+def overflow_claim(*, lead: Lead, user: AbstractBaseUser, ip_address: str | None = None) -> Assignment:
+    """A rep takes a lead waiting in overflow, if they have room (capacity and today's intake)."""
+    now = timezone.now()
+    [locked] = _leads_locked([lead.pk]) or [None]
+    if locked is None or not _routable(locked) or not OverflowEntry.objects.filter(lead=locked).exists():
+        raise RoutingError("This lead is no longer waiting in overflow.")
+    rep = Rep.objects.select_for_update(of=("self",)).select_related("user").filter(user_id=user.pk).first()
+    if rep is None:
+        raise RoutingError("Only a sales rep with a rep profile can claim leads.")
+    refusal = _rep_room_refusal(rep, now=now)
+    if refusal:
+        raise RoutingError(refusal)
+    assignment = _give(
+        lead=locked, rep=rep, rule=Assignment.Rule.CLAIM, reason=f"{rep} claimed it from overflow.", actor=user, now=now
+    )
+    audit_record(actor=user, action="lead.claim", obj=locked, changes={"owner": [None, user.pk]}, ip_address=ip_address)
+    lead.refresh_from_db()
+    return assignment
+
+
+@transaction.atomic
+def lead_reassign(
+    *, lead: Lead, rep: Rep, actor: AbstractBaseUser, reason: str = "", ip_address: str | None = None
+) -> Assignment:
+    """Give an open lead to ``rep`` by hand, never past their capacity; records who did it and why."""
+    now = timezone.now()
+    [locked] = _leads_locked([lead.pk]) or [None]
+    if locked is None or locked.status != Lead.Status.ACTIVE or locked.stage not in OPEN_STAGES:
+        raise RoutingError("Only an active, open lead can be reassigned.")
+    rep = Rep.objects.select_for_update(of=("self",)).select_related("user").get(pk=rep.pk)
+    if locked.owner_id == rep.user_id:
+        raise RoutingError(f"This lead is already {rep}'s.")
+    refusal = _rep_room_refusal(rep, now=now)
+    if refusal:
+        raise RoutingError(refusal)
+    previous = locked.owner_id
+    why = reason.strip() or f"Reassigned by {actor.get_username()}."
+    assignment = _give(lead=locked, rep=rep, rule=Assignment.Rule.MANUAL, reason=why, actor=actor, now=now)
+    audit_record(
+        actor=actor,
+        action="lead.reassign",
+        obj=locked,
+        changes={"owner": [previous, rep.user_id]},
+        ip_address=ip_address,
+    )
+    lead.refresh_from_db()
+    return assignment

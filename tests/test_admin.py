@@ -36,7 +36,7 @@ from leads.models import (
     Submission,
 )
 from leads.services import lead_change_stage
-from routing.models import Rep, Territory
+from routing.models import Assignment, OverflowEntry, Rep, Territory
 from scoring.services import lead_score
 from tests.factories import (
     AccountFactory,
@@ -56,7 +56,7 @@ MODELS = [model for label in ("leads", "routing") for model in apps.get_app_conf
 #: Records of what happened: nobody adds or edits them in the admin.
 READ_ONLY = {
     StageChange, AuditEvent, Submission, ImportJob, ImportChunk, ImportRowError, DefinitionApproval, RescoreJob,
-    RescoreChunk, DefinitionPreview, LeadDefinition,
+    RescoreChunk, DefinitionPreview, LeadDefinition, Assignment, OverflowEntry,
 }  # fmt: skip
 
 
@@ -123,7 +123,15 @@ def one_of_each(rep, marketer):
     ImportChunk.objects.create(job=job, number=1, rows=2)
     ImportRowError.objects.create(job=job, row_number=3, field="email", problem="Not an e-mail address", value="bob@")
     Submission.objects.create(source=source, lead=lead, payload={"email": lead.email}, idempotency_key="k-1")
-    TerritoryMembershipFactory(rep=Rep.objects.get(user=rep), weight=2)
+    membership = TerritoryMembershipFactory(rep=Rep.objects.get(user=rep), weight=2)
+    Assignment.objects.create(
+        lead=lead,
+        rep=membership.rep,
+        territory=membership.territory,
+        rule=Assignment.Rule.ACCOUNT_OWNER,
+        reason="Owns it.",
+    )
+    OverflowEntry.objects.create(lead=lead, territory=membership.territory, score=lead.score, reason="Nobody had room.")
     SavedView.objects.create(owner=marketer, name="Hot and unowned", query="score_min=80&unowned=true")
     definition = LeadDefinition.objects.get()
     DefinitionApproval.objects.create(definition=definition, user=marketer, side=DefinitionApproval.Side.MARKETING)

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from leads.api.serializers import StrictFieldsMixin, check_date_order, country_code
-from routing.models import Rep, Territory, TerritoryMembership
+from routing.models import Assignment, OverflowEntry, Rep, Territory, TerritoryMembership
 from routing.services import REP_SELF_SERVICE_FIELDS
 
 User = get_user_model()
@@ -89,6 +89,9 @@ class RepSerializer(serializers.ModelSerializer):
     full_name = serializers.CharField(source="user.get_full_name", read_only=True)
     territories = RepTerritorySerializer(source="memberships", many=True, read_only=True)
     open_leads = serializers.IntegerField(read_only=True, help_text="Owned, active leads in MQL, SAL or SQL")
+    new_today = serializers.IntegerField(
+        read_only=True, default=0, help_text="Leads given to the rep since midnight in their time zone"
+    )
 
     class Meta:
         model = Rep
@@ -100,6 +103,7 @@ class RepSerializer(serializers.ModelSerializer):
             "max_open_leads",
             "max_new_per_day",
             "open_leads",
+            "new_today",
             "min_score",
             "is_available",
             "out_of_office_until",
@@ -141,3 +145,31 @@ class RepSelfUpdateSerializer(RepUpdateSerializer):
 
     class Meta(RepUpdateSerializer.Meta):
         fields = sorted(REP_SELF_SERVICE_FIELDS)
+
+
+class OverflowEntrySerializer(serializers.ModelSerializer):
+    """A lead waiting in overflow: nobody had room for it when it was routed."""
+
+    lead = serializers.IntegerField(source="lead_id", read_only=True)
+    name = serializers.CharField(source="lead.__str__", read_only=True)
+    email = serializers.CharField(source="lead.email", read_only=True)
+    company = serializers.CharField(source="lead.company", read_only=True)
+    current_score = serializers.IntegerField(source="lead.score", read_only=True)
+    territory = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = OverflowEntry
+        fields = ["lead", "name", "email", "company", "score", "current_score", "territory", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    rep = serializers.IntegerField(source="rep_id", read_only=True)
+    username = serializers.CharField(source="rep.user.username", read_only=True, default=None)
+    territory = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    assigned_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "lead", "rep", "username", "territory", "rule", "reason", "assigned_by", "created_at"]
+        read_only_fields = fields

@@ -6,20 +6,39 @@ from typing import Any
 
 import django_filters
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from leadflow.pagination import KeysetPagination
 from leads.api.permissions import ModelPermissions
 from leads.api.views import client_ip, service_errors
 from leads.models import Lead, Stage
-from routing.api.serializers import RepSelfUpdateSerializer, RepSerializer, RepUpdateSerializer, TerritorySerializer
-from routing.models import Rep, Territory, TerritoryMembership
-from routing.services import rep_fields_editable_by, rep_update, territory_create, territory_delete, territory_update
+from leads.selectors import lead_list_visible
+from routing.api.serializers import (
+    AssignmentSerializer,
+    OverflowEntrySerializer,
+    RepSelfUpdateSerializer,
+    RepSerializer,
+    RepUpdateSerializer,
+    TerritorySerializer,
+)
+from routing.models import OverflowEntry, Rep, Territory, TerritoryMembership
+from routing.selectors import overflow_list, rep_intake_today
+from routing.services import (
+    overflow_claim,
+    rep_fields_editable_by,
+    rep_update,
+    territory_create,
+    territory_delete,
+    territory_update,
+)
 
 #: The stages in which an owned lead counts against a rep's capacity.
 REP_LOAD_STAGES = (Stage.MQL, Stage.SAL, Stage.SQL)
@@ -111,6 +130,17 @@ class RepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             .annotate(open_leads=Count("user__owned_leads", filter=load))
         )
 
+    def paginate_queryset(self, queryset: QuerySet[Rep]) -> list[Rep] | None:
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            _with_intake(page)
+        return page
+
+    def get_object(self) -> Rep:
+        rep = super().get_object()
+        _with_intake([rep])
+        return rep
+
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         rep = self.get_object()
         editable = rep_fields_editable_by(rep=rep, user=request.user)
@@ -119,4 +149,57 @@ class RepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         serializer.is_valid(raise_exception=True)
         with service_errors():
             rep_update(rep=rep, data=serializer.validated_data, actor=request.user, ip_address=client_ip(request))
-        return Response(self.get_serializer(self.get_queryset().get(pk=rep.pk)).data)
+        return Response(self.get_serializer(_with_intake([self.get_queryset().get(pk=rep.pk)])[0]).data)
+
+
+def _with_intake(reps: list[Rep]) -> list[Rep]:
+    """Put today's intake on each rep of a page (``new_today``), in one query for the page."""
+    today = rep_intake_today(reps=reps)
+    for rep in reps:
+        rep.new_today = today.get(rep.pk, 0)
+    return reps
+
+
+class OverflowFilter(django_filters.FilterSet):
+    territory = django_filters.CharFilter(field_name="territory__slug", label="Territory slug")
+    no_territory = django_filters.BooleanFilter(field_name="territory", lookup_expr="isnull", label="In no territory")
+
+    class Meta:
+        model = OverflowEntry
+        fields = ["territory", "no_territory"]
+
+
+class HottestFirstPagination(KeysetPagination):
+    ordering = ("-score", "id")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Leads waiting in overflow, hottest first (admins and marketing)"),
+    claim=extend_schema(
+        summary="Claim a lead from overflow",
+        description="The signed-in rep takes the lead if they have room (open leads and today's intake); "
+        "400 when the lead is no longer waiting or the rep is full.",
+        request=None,
+        responses=AssignmentSerializer,
+    ),
+)
+class OverflowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The overflow queue: MQLs nobody had room for, drained automatically as reps free up."""
+
+    serializer_class = OverflowEntrySerializer
+    permission_classes = [ModelPermissions]
+    filterset_class = OverflowFilter
+    pagination_class = HottestFirstPagination
+    lookup_field = "lead_id"
+    lookup_value_regex = r"\d+"
+    action_permissions = {"list": ["leads.view_all_leads"], "claim": ["leads.work_lead"]}
+
+    def get_queryset(self) -> QuerySet[OverflowEntry]:
+        return overflow_list()
+
+    @action(detail=True, methods=["post"])
+    def claim(self, request: Request, lead_id: str) -> Response:
+        lead = get_object_or_404(lead_list_visible(user=request.user), pk=lead_id)
+        with service_errors():
+            assignment = overflow_claim(lead=lead, user=request.user, ip_address=client_ip(request))
+        return Response(AssignmentSerializer(assignment).data)

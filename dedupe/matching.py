@@ -1,0 +1,203 @@
+"""Finding duplicates for a batch of incoming records: blocking-key look-ups in bulk, then comparison.
+
+A batch (an import chunk, a pipeline batch) is matched against itself in memory and against the
+database with one indexed query per key kind; each incoming record is compared with the handful
+of records that share a key with it. Merged leads keep their keys, so a record that matches one
+is matched to its survivor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+
+from dedupe.compare import compare
+from dedupe.keys import FIELDS, lead_keys
+from dedupe.models import DuplicateCandidate, MatchKey
+from leads.models import Lead
+
+#: Records compared per incoming record at most (those sharing the most keys first).
+MAX_CANDIDATES = 30
+#: A key shared by more leads than this says little (a switchboard number, a shared inbox): skipped.
+MAX_LEADS_PER_KEY = 200
+
+#: Where a match points: ("db", lead id) or ("new", index of an earlier record in the batch).
+Ref = tuple[str, int]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What matching decided for one incoming record."""
+
+    merge_into: Ref | None = None
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    #: (ref, score, reasons) of pairs to put in the review queue.
+    review: list[tuple[Ref, float, list[str]]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Known:
+    fields: dict[str, Any]
+    root: int
+    root_created: Any
+
+
+def thresholds(rules: Mapping[str, Any] | None) -> tuple[float, float]:
+    """(auto_merge, review) from a lead definition's rules."""
+    dedupe = (rules or {}).get("dedupe") or {}
+    return float(dedupe.get("auto_merge", 0.92)), float(dedupe.get("review", 0.75))
+
+
+def record_of(lead: Lead) -> dict[str, Any]:
+    return {name: getattr(lead, name) for name in FIELDS}
+
+
+def keys_lock(keys: Iterable[tuple[str, str]]) -> None:
+    """Serialize concurrent matching of records that share a key (PostgreSQL; SQLite serializes writers).
+
+    Taken in sorted order, held to the end of the transaction: two workers storing the same person
+    at the same moment take turns, and the second finds the first's lead.
+    """
+    if connection.vendor != "postgresql":
+        return
+    hashes = sorted({int.from_bytes(hashlib.blake2b(f"{k}\x00{v}".encode(), digest_size=8).digest(), "big", signed=True)
+                     for k, v in keys})  # fmt: skip
+    if not hashes:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS s",
+            [hashes],
+        )
+
+
+def _lookup(keys: set[tuple[str, str]], exclude: set[int]) -> dict[tuple[str, str], list[int]]:
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for kind, value in keys:
+        by_kind[kind].add(value)
+    found: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for kind, values in by_kind.items():
+        rows = MatchKey.objects.filter(kind=kind, value__in=values).values_list("value", "lead_id")
+        for value, lead_id in rows.iterator(chunk_size=5000):
+            if lead_id not in exclude:
+                found[(kind, value)].append(lead_id)
+    return {key: ids for key, ids in found.items() if len(ids) <= MAX_LEADS_PER_KEY}
+
+
+def _load(lead_ids: set[int]) -> dict[int, _Known]:
+    """The fields of ``lead_ids``, each with its root: itself when active, else the lead it was merged into."""
+    rows = {
+        row["id"]: row
+        for row in Lead.objects.filter(pk__in=lead_ids).values("id", "status", "merged_into_id", "created_at", *FIELDS)
+    }
+    parents = {row["id"]: row["merged_into_id"] for row in rows.values() if row["merged_into_id"]}
+    created = {row["id"]: row["created_at"] for row in rows.values() if not row["merged_into_id"]}
+    pending = set(parents.values()) - set(created)
+    for _ in range(10):  # merge chains are short; ten hops is plenty
+        if not pending:
+            break
+        found = list(Lead.objects.filter(pk__in=pending).values_list("id", "merged_into_id", "created_at"))
+        for lead_id, parent, when in found:
+            if parent:
+                parents[lead_id] = parent
+            else:
+                created[lead_id] = when
+        pending = {p for _, p, _ in found if p} - set(created) - set(parents)
+    known = {}
+    for lead_id, row in rows.items():
+        root = lead_id
+        for _ in range(12):
+            if root not in parents:
+                break
+            root = parents[root]
+        if root in created:
+            known[lead_id] = _Known({name: row[name] for name in FIELDS}, root, created[root])
+    return known
+
+
+def _dismissed(lead_ids: set[int]) -> set[tuple[int, int]]:
+    if not lead_ids:
+        return set()
+    pairs = DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.DISMISSED)
+    found = pairs.filter(lead_a__in=lead_ids).values_list("lead_a", "lead_b")
+    found2 = pairs.filter(lead_b__in=lead_ids).values_list("lead_a", "lead_b")
+    return set(found) | set(found2)
+
+
+def match_batch(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    rules: Mapping[str, Any] | None,
+    ids: Sequence[int | None] | None = None,
+    lock: bool = True,
+) -> tuple[list[Outcome], list[set[tuple[str, str]]]]:
+    """Match each of ``records`` against the stored leads and the records before it in the batch.
+
+    ``ids`` are the records' own lead ids when they are stored already (their keys and pairs
+    dismissed before count). Returns an outcome per record and each record's keys.
+    """
+    auto, review = thresholds(rules)
+    ids = list(ids) if ids is not None else [None] * len(records)
+    keys = [lead_keys(record) for record in records]
+    every_key = set().union(*keys) if keys else set()
+    if lock:
+        keys_lock(every_key)
+    own = {lead_id for lead_id in ids if lead_id}
+    hits = _lookup(every_key, own)
+    known = _load({lead_id for lead_ids in hits.values() for lead_id in lead_ids})
+    dismissed = _dismissed(own | {k.root for k in known.values()})
+    created = {k.root: k.root_created for k in known.values()}
+    batch_index: dict[tuple[str, str], list[int]] = defaultdict(list)
+    roots: list[Ref] = []  # the root each batch record ended up with
+    outcomes: list[Outcome] = []
+    for n, record in enumerate(records):
+        shared: dict[Ref, int] = defaultdict(int)  # candidate record -> keys shared
+        for key in keys[n]:
+            for lead_id in hits.get(key, ()):
+                if lead_id in known:
+                    shared[("db", lead_id)] += 1
+            for m in batch_index.get(key, ()):
+                shared[("new", m)] += 1
+        best: dict[Ref, tuple[float, list[str], Any]] = {}  # root -> (score, reasons, age)
+        for ref, _ in sorted(shared.items(), key=lambda item: -item[1])[:MAX_CANDIDATES]:
+            if ref[0] == "db":
+                other, root, age = known[ref[1]].fields, ("db", known[ref[1]].root), (0, known[ref[1]].root_created)
+            else:
+                other, root = records[ref[1]], roots[ref[1]]
+                age = (0, created[root[1]]) if root[0] == "db" else (1, root[1])
+            if root == ("new", n):
+                continue
+            if _is_dismissed(ids[n], root, ids, dismissed):
+                continue
+            match = compare(record, other)
+            if root not in best or match.score > best[root][0]:
+                best[root] = (match.score, match.reasons, age)
+        outcome = Outcome()
+        merges = [(age, root, score, reasons) for root, (score, reasons, age) in best.items() if score >= auto]
+        if merges:
+            # The oldest lead survives: a stored one before any in this batch, then by creation or position.
+            age, root, score, reasons = min(merges, key=lambda item: (item[0][0], str(item[0][1]).zfill(40)))
+            outcome.merge_into, outcome.score, outcome.reasons = root, score, reasons
+            roots.append(root)
+        else:
+            roots.append(("new", n))
+        outcome.review = [
+            (root, s, r) for root, (s, r, _) in best.items() if s >= review and root != outcome.merge_into
+        ]
+        outcomes.append(outcome)
+        for key in keys[n]:
+            batch_index[key].append(n)
+    return outcomes, keys
+
+
+def _is_dismissed(own_id: int | None, root: Ref, ids: Sequence[int | None], dismissed: set[tuple[int, int]]) -> bool:
+    other = root[1] if root[0] == "db" else ids[root[1]]
+    if own_id is None or other is None:
+        return False
+    return (min(own_id, other), max(own_id, other)) in dismissed

@@ -1,0 +1,60 @@
+"""Reads: a lead's possible duplicates, the review queue, merges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from dedupe.matching import match_batch, record_of, thresholds
+from dedupe.models import DuplicateCandidate, Merge
+from leads.models import Lead
+from leads.selectors import lead_definition_current, lead_list_visible
+
+
+@dataclass(frozen=True, slots=True)
+class PossibleDuplicate:
+    lead: Lead
+    score: float
+    reasons: list[str]
+    automatic: bool
+
+
+def lead_duplicates(*, lead: Lead, user: AbstractBaseUser | AnonymousUser) -> list[PossibleDuplicate]:
+    """The leads ``user`` may see that match ``lead`` now, at or above the review threshold, best first.
+
+    A few indexed key look-ups and comparisons; pairs dismissed as "not a duplicate" are left out.
+    """
+    definition = lead_definition_current()
+    auto, _ = thresholds(definition.rules if definition else None)
+    outcomes, _ = match_batch(
+        [record_of(lead)], rules=definition.rules if definition else None, ids=[lead.pk], lock=False
+    )
+    outcome = outcomes[0]
+    found = list(outcome.review)
+    if outcome.merge_into is not None:
+        found.append((outcome.merge_into, outcome.score, outcome.reasons))
+    scores = {ref[1]: (score, reasons) for ref, score, reasons in found if ref[1] != lead.pk}
+    leads = lead_list_visible(user=user).filter(pk__in=scores, status=Lead.Status.ACTIVE).select_related("source")
+    result = [PossibleDuplicate(other, *scores[other.pk], scores[other.pk][0] >= auto) for other in leads]
+    return sorted(result, key=lambda d: (-d.score, d.lead.pk))
+
+
+def candidate_list_for_review(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[DuplicateCandidate]:
+    """Pairs waiting for review whose two leads ``user`` may see, the likeliest first."""
+    visible = lead_list_visible(user=user).filter(status=Lead.Status.ACTIVE)
+    return (
+        DuplicateCandidate.objects.filter(lead_a__in=visible, lead_b__in=visible)
+        .select_related("lead_a", "lead_b", "decided_by")
+        .order_by("-score", "-id")
+    )
+
+
+def merge_list_visible(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Merge]:
+    visible = lead_list_visible(user=user)
+    return (
+        Merge.objects.filter(Q(survivor__in=visible) | Q(merged__in=visible))
+        .select_related("actor", "undone_by")
+        .order_by("-created_at", "-id")
+    )

@@ -1,0 +1,512 @@
+"""Duplicate operations: keys kept up to date, matching in the pipeline, merge, undo, "not a duplicate".
+
+Keyword-only functions named ``<entity>_<action>``. Matching itself lives in ``dedupe.matching``;
+the comparison in ``dedupe.compare`` and the keys in ``dedupe.keys`` are pure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.utils import timezone
+
+from dedupe.keys import lead_keys
+from dedupe.matching import Outcome, Ref, match_batch, record_of
+from dedupe.models import DuplicateCandidate, MatchKey, Merge
+from leadflow.db import bulk_insert_rows, bulk_update_rows
+from leads.models import Activity, Lead, LeadDefinition, SourceRecord, StageChange, Submission
+from leads.services import audit_record, audit_record_many
+
+#: Fields merged by survivorship: the survivor takes, per field, the value the policy prefers.
+MERGE_FIELDS = (
+    "first_name", "last_name", "email", "phone", "title", "seniority", "job_function", "company", "company_domain",
+    "website", "industry", "employees", "street", "city", "state", "postal_code", "country",
+)  # fmt: skip
+#: Fields the survivor takes from the merged lead only when it has none.
+FILL_FIELDS = ("account", "contact", "campaign")
+#: Rows that belong to a lead and move with a merge.
+MOVED_MODELS: dict[str, type[models.Model]] = {
+    "activity": Activity,
+    "source_record": SourceRecord,
+    "submission": Submission,
+    "stage_change": StageChange,
+}
+POLICIES = ("recent", "trust")
+
+
+class MergeError(Exception):
+    """A merge or undo that is not allowed; the message says why."""
+
+
+def survivorship_policy(name: str) -> str:
+    """``recent`` (the most recent non-empty value) or ``trust`` (the most trusted source's), per field."""
+    configured = getattr(settings, "DEDUPE_SURVIVORSHIP", "recent")
+    if isinstance(configured, Mapping):
+        return configured.get(name, configured.get("*", "recent"))
+    return configured
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def lead_snapshot(lead: Lead) -> dict[str, Any]:
+    """Every column of ``lead`` as JSON, to put back exactly."""
+    return {f.attname: _jsonable(f.value_from_object(lead)) for f in Lead._meta.concrete_fields if not f.primary_key}
+
+
+def _restore_values(snapshot: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
+    fields = {f.attname: f for f in Lead._meta.concrete_fields}
+    return {name: fields[name].to_python(snapshot[name]) for name in (names or snapshot) if name in fields}
+
+
+# --- Keys ---------------------------------------------------------------------------------------
+
+
+def match_keys_replace(*, leads: Sequence[Lead], keys: Sequence[set[tuple[str, str]]] | None = None) -> None:
+    """Make each lead's blocking keys those of its fields now (after its identifying fields changed)."""
+    if not leads:
+        return
+    keys = keys if keys is not None else [lead_keys(record_of(lead)) for lead in leads]
+    MatchKey.objects.filter(lead_id__in=[lead.pk for lead in leads]).delete()
+    bulk_insert_rows(
+        [
+            MatchKey(lead_id=lead.pk, kind=kind, value=value)
+            for lead, own in zip(leads, keys, strict=True)
+            for kind, value in sorted(own)
+        ]
+    )
+
+
+def _keys_add_many(leads: Sequence[Lead]) -> dict[int, list[int]]:
+    """Add the keys of each lead's fields it lacks (a survivor keeps the keys of what it was): {lead id: key ids}."""
+    have: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for lead_id, kind, value in MatchKey.objects.filter(lead_id__in=[lead.pk for lead in leads]).values_list(
+        "lead_id", "kind", "value"
+    ):
+        have[lead_id].add((kind, value))
+    new = [
+        MatchKey(lead_id=lead.pk, kind=k, value=v)
+        for lead in leads
+        for k, v in sorted(lead_keys(record_of(lead)) - have[lead.pk])
+    ]
+    bulk_insert_rows(new)
+    added: dict[int, list[int]] = defaultdict(list)
+    for key in new:
+        added[key.lead_id].append(key.pk)
+    return added
+
+
+# --- Review candidates -----------------------------------------------------------------------
+
+
+def candidates_record(*, pairs: Iterable[tuple[int, int, float, list[str]]]) -> int:
+    """Put pairs in the review queue; a pair seen before keeps its status (a dismissed one stays dismissed)."""
+    rows = {}
+    for a, b, score, reasons in pairs:
+        if a == b:
+            continue
+        low, high = min(a, b), max(a, b)
+        rows[(low, high)] = DuplicateCandidate(lead_a_id=low, lead_b_id=high, score=score, reasons=reasons)
+    if not rows:
+        return 0
+    DuplicateCandidate.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    return len(rows)
+
+
+@transaction.atomic
+def candidate_dismiss(*, candidate: DuplicateCandidate, actor: AbstractBaseUser | None) -> DuplicateCandidate:
+    """ "Not a duplicate": remembered for good, never proposed or merged again."""
+    candidate = DuplicateCandidate.objects.select_for_update().get(pk=candidate.pk)
+    if candidate.status == DuplicateCandidate.Status.MERGED:
+        raise MergeError("This pair was merged; undo the merge instead.")
+    candidate.status = DuplicateCandidate.Status.DISMISSED
+    candidate.decided_by = actor if actor is not None and actor.is_authenticated else None
+    candidate.decided_at = timezone.now()
+    candidate.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="duplicate.dismissed",
+        obj=candidate,
+        changes={"leads": [candidate.lead_a_id, candidate.lead_b_id]},
+    )
+    return candidate
+
+
+def pair_dismiss(*, lead_a: Lead, lead_b: Lead, actor: AbstractBaseUser | None) -> DuplicateCandidate:
+    """Remember that two leads are not one person (making the pair if matching never proposed it)."""
+    low, high = sorted([lead_a.pk, lead_b.pk])
+    candidate, _ = DuplicateCandidate.objects.get_or_create(lead_a_id=low, lead_b_id=high, defaults={"score": 0.0})
+    return candidate_dismiss(candidate=candidate, actor=actor)
+
+
+# --- Merge -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class MergeRequest:
+    survivor_id: int
+    merged: Lead
+    score: float | None = None
+    reasons: list[str] = field(default_factory=list)
+    #: {field: "survivor" | "merged"}: a person's choice, over the policy.
+    choices: dict[str, str] = field(default_factory=dict)
+
+
+def _take_merged(name: str, survivor: Lead, merged: Lead, choice: str | None) -> bool:
+    mine, theirs = getattr(survivor, name), getattr(merged, name)
+    if choice in ("survivor", "merged"):
+        return choice == "merged"
+    if _empty(theirs):
+        return False
+    if _empty(mine):
+        return True
+    if survivorship_policy(name) == "trust":
+        trust_mine, trust_theirs = survivor.source.trust, merged.source.trust
+        if trust_mine != trust_theirs:
+            return trust_theirs > trust_mine
+    return (merged.created_at, merged.pk) > (survivor.created_at, survivor.pk)
+
+
+def leads_merge_many(
+    *, requests: Sequence[MergeRequest], actor: AbstractBaseUser | None = None, automatic: bool = False
+) -> list[Merge]:
+    """Merge each request's lead into its survivor, in bulk: one statement per table, not per lead.
+
+    Per field the survivor takes the value survivorship prefers; activities, source records, raw
+    submissions and stage changes move to it; its owner stays. The merged lead keeps its fields,
+    is marked merged (its pipeline finished, its owner cleared), and stays findable.
+    """
+    if not requests:
+        return []
+    now = timezone.now()
+    survivor_ids = sorted({r.survivor_id for r in requests})
+    merged_ids = [r.merged.pk for r in requests]
+    if set(survivor_ids) & set(merged_ids) or len(set(merged_ids)) != len(merged_ids):
+        raise MergeError("A lead cannot be merged and survive in the same step.")
+    survivors = {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update(of=("self",))
+        .select_related("source")
+        .filter(pk__in=survivor_ids)
+        .order_by("pk")
+    }
+    merged_fresh = {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update(of=("self",))
+        .select_related("source")
+        .filter(pk__in=merged_ids)
+        .order_by("pk")
+    }
+    moved_rows: dict[str, dict[int, list[Any]]] = {}
+    for table, model in MOVED_MODELS.items():
+        rows: dict[int, list[Any]] = defaultdict(list)
+        for pk, lead_id in model.objects.filter(lead_id__in=merged_ids).values_list("pk", "lead_id"):
+            rows[lead_id].append(pk)
+        moved_rows[table] = rows
+    merges: list[Merge] = []
+    notices: list[Activity] = []
+    updates: dict[str, list[models.Model]] = defaultdict(list)
+    audits = []
+    for request in requests:
+        survivor = survivors.get(request.survivor_id)
+        merged = merged_fresh.get(request.merged.pk)
+        if survivor is None or merged is None:
+            raise MergeError("Both leads must exist.")
+        if survivor.status != Lead.Status.ACTIVE or merged.status != Lead.Status.ACTIVE:
+            raise MergeError("Only active leads can be merged.")
+        snapshot = {"survivor": lead_snapshot(survivor), "merged": lead_snapshot(merged)}
+        field_sources: dict[str, int] = {}
+        changed: dict[str, Any] = {}
+        for name in MERGE_FIELDS:
+            take = _take_merged(name, survivor, merged, request.choices.get(name))
+            field_sources[name] = merged.pk if take else survivor.pk
+            if take and getattr(survivor, name) != getattr(merged, name):
+                setattr(survivor, name, getattr(merged, name))
+                changed[name] = _jsonable(getattr(merged, name))
+        for name in FILL_FIELDS:
+            attname = f"{name}_id"
+            if getattr(survivor, attname) is None and getattr(merged, attname) is not None:
+                setattr(survivor, attname, getattr(merged, attname))
+                changed[attname] = getattr(merged, attname)
+                field_sources[name] = merged.pk
+        if merged.last_activity_at and (
+            survivor.last_activity_at is None or merged.last_activity_at > survivor.last_activity_at
+        ):
+            survivor.last_activity_at = merged.last_activity_at
+            changed["last_activity_at"] = _jsonable(merged.last_activity_at)
+        survivor.updated_at = now
+        merged.status, merged.merged_into_id, merged.owner_id = Lead.Status.MERGED, survivor.pk, None
+        merged.pipeline_state, merged.updated_at = Lead.PipelineState.ROUTED, now
+        moved = {table: _jsonable(rows.get(merged.pk, [])) for table, rows in moved_rows.items()}
+        for table in moved:
+            updates[table] += [MOVED_MODELS[table](pk=pk, lead_id=survivor.pk) for pk in moved_rows[table][merged.pk]]
+        label = f"{merged.first_name} {merged.last_name}".strip() or merged.email
+        notices.append(
+            Activity(
+                lead_id=survivor.pk,
+                kind=Activity.Kind.SYSTEM,
+                occurred_at=now,
+                subject=f"Merged with {label or 'lead'} (lead #{merged.pk})"[:300],
+                body="Took from it: " + (", ".join(sorted(changed)) or "nothing (this lead's values were kept)"),
+                actor=actor if actor is not None and actor.is_authenticated else None,
+                meta={"merged_lead": merged.pk, "automatic": automatic, "notify": survivor.owner_id},
+            )
+        )
+        merges.append(
+            Merge(
+                survivor_id=survivor.pk,
+                merged_id=merged.pk,
+                score=request.score,
+                reasons=request.reasons,
+                automatic=automatic,
+                snapshot=snapshot,
+                moved=moved,
+                field_sources=field_sources,
+                changed=changed,
+                actor=actor if actor is not None and actor.is_authenticated else None,
+            )
+        )
+        audits.append(
+            (
+                survivor,
+                {"merged_lead": [None, merged.pk], **{k: [snapshot["survivor"].get(k), v] for k, v in changed.items()}},
+            )
+        )
+    for objs in updates.values():
+        bulk_update_rows(objs, ["lead"])
+    bulk_update_rows(
+        list(survivors.values()), [*MERGE_FIELDS, "account", "contact", "campaign", "last_activity_at", "updated_at"]
+    )
+    bulk_update_rows(list(merged_fresh.values()), ["status", "merged_into", "owner", "pipeline_state", "updated_at"])
+    bulk_insert_rows(notices)
+    for merge, notice in zip(merges, notices, strict=True):
+        merge.moved["notice"] = [notice.pk]
+    added = _keys_add_many([survivors[pk] for pk in survivor_ids])
+    for merge in merges:  # the keys a survivor gained go with its first merge here, for undo
+        merge.moved["match_key"] = added.pop(merge.survivor_id, [])
+    Merge.objects.bulk_create(merges)
+    lows = {min(m.survivor_id, m.merged_id) for m in merges}
+    wanted = {(min(m.survivor_id, m.merged_id), max(m.survivor_id, m.merged_id)) for m in merges}
+    reviewed = [
+        pk
+        for pk, a, b in DuplicateCandidate.objects.filter(lead_a_id__in=lows).values_list(
+            "pk", "lead_a_id", "lead_b_id"
+        )
+        if (a, b) in wanted
+    ]
+    if reviewed:
+        DuplicateCandidate.objects.filter(pk__in=reviewed).update(
+            status=DuplicateCandidate.Status.MERGED,
+            decided_at=now,
+            updated_at=now,
+            decided_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+    audit_record_many(actor=actor, action="lead.merged", changes=audits)
+    return merges
+
+
+def lead_merge(
+    *,
+    survivor: Lead,
+    merged: Lead,
+    actor: AbstractBaseUser | None,
+    choices: Mapping[str, str] | None = None,
+    score: float | None = None,
+    reasons: Sequence[str] = (),
+) -> Merge:
+    """Merge ``merged`` into ``survivor`` (see ``leads_merge_many``); ``choices`` pick fields by hand."""
+    if survivor.pk == merged.pk:
+        raise MergeError("A lead cannot be merged with itself.")
+    unknown = set(choices or {}) - set(MERGE_FIELDS)
+    if unknown:
+        raise MergeError(f"These fields are not merged: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        return leads_merge_many(
+            requests=[MergeRequest(survivor.pk, merged, score, list(reasons), dict(choices or {}))], actor=actor
+        )[0]
+
+
+@transaction.atomic
+def merge_undo(*, merge: Merge, actor: AbstractBaseUser | None) -> Merge:
+    """Put both leads back as they were: every moved row back, the merged lead's every field, and the
+    survivor's fields the merge changed (unless changed again since). The pair is remembered as not
+    a duplicate, so matching does not merge it again."""
+    merge = Merge.objects.select_for_update().get(pk=merge.pk)
+    if merge.undone_at is not None:
+        raise MergeError("This merge was undone already.")
+    survivor = Lead.objects.select_for_update().get(pk=merge.survivor_id)
+    merged = Lead.objects.select_for_update().get(pk=merge.merged_id)
+    if merged.merged_into_id != survivor.pk or survivor.status != Lead.Status.ACTIVE:
+        raise MergeError("The survivor was merged again since; undo that merge first.")
+    for table, model in MOVED_MODELS.items():
+        model.objects.filter(pk__in=merge.moved.get(table, []), lead_id=survivor.pk).update(lead_id=merged.pk)
+    Activity.objects.filter(pk__in=merge.moved.get("notice", [])).delete()
+    MatchKey.objects.filter(pk__in=merge.moved.get("match_key", [])).delete()
+    Lead.objects.filter(pk=merged.pk).update(**_restore_values(merge.snapshot["merged"]))
+    current = lead_snapshot(survivor)
+    back = [name for name, value in merge.changed.items() if current.get(name) == value]
+    if back:
+        Lead.objects.filter(pk=survivor.pk).update(**_restore_values(merge.snapshot["survivor"], back))
+    now = timezone.now()
+    merge.undone_at, merge.undone_by = now, actor if actor is not None and actor.is_authenticated else None
+    merge.save(update_fields=["undone_at", "undone_by", "updated_at"])
+    low, high = sorted([survivor.pk, merged.pk])
+    DuplicateCandidate.objects.update_or_create(
+        lead_a_id=low,
+        lead_b_id=high,
+        defaults={"status": DuplicateCandidate.Status.DISMISSED, "decided_at": now, "decided_by": merge.undone_by},
+        create_defaults={
+            "score": merge.score or 0.0,
+            "reasons": merge.reasons,
+            "status": DuplicateCandidate.Status.DISMISSED,
+            "decided_at": now,
+            "decided_by": merge.undone_by,
+        },
+    )
+    audit_record(actor=actor, action="lead.unmerged", obj=survivor, changes={"merged_lead": [merged.pk, None]})
+    if merge.snapshot["merged"].get("pipeline_state") != Lead.PipelineState.ROUTED:
+        from leads.tasks import pipeline_start
+
+        transaction.on_commit(lambda: pipeline_start([merged.pk]))
+    return merge
+
+
+# --- Matching in the pipeline -------------------------------------------------------------
+
+
+def _rules(definition: LeadDefinition | None) -> Mapping[str, Any] | None:
+    return definition.rules if definition is not None else None
+
+
+def leads_dedupe_saved(*, leads: Sequence[Lead], definition: LeadDefinition | None) -> set[int]:
+    """Match stored leads (a pipeline batch, locked by the caller) with each other and every stored lead.
+
+    Writes their keys, merges those above the definition's auto-merge threshold into the oldest
+    matching lead, puts those above the review threshold in the queue. Returns the ids merged away.
+    """
+    if not leads:
+        return set()
+    outcomes, keys = match_batch(
+        [record_of(lead) for lead in leads], rules=_rules(definition), ids=[lead.pk for lead in leads]
+    )
+    match_keys_replace(leads=leads, keys=keys)
+    ids = [lead.pk for lead in leads]
+    return _apply(outcomes, ids, {lead.pk: lead for lead in leads})
+
+
+def _apply(
+    outcomes: Sequence[Outcome], ids: Sequence[int], leads: Mapping[int, Lead], joins: Mapping[int, int] | None = None
+) -> set[int]:
+    joins = joins or {}
+
+    def resolve(ref: Ref) -> int:
+        return ref[1] if ref[0] == "db" else ids[joins.get(ref[1], ref[1])]
+
+    requests, reviews = [], []
+    for n, outcome in enumerate(outcomes):
+        if outcome.merge_into is not None:
+            requests.append(MergeRequest(resolve(outcome.merge_into), leads[ids[n]], outcome.score, outcome.reasons))
+        reviews += [(ids[n], resolve(ref), score, reasons) for ref, score, reasons in outcome.review]
+    merged_ids = {r.merged.pk for r in requests}
+    candidates_record(pairs=[r for r in reviews if r[0] not in merged_ids and r[1] not in merged_ids])
+    leads_merge_many(requests=requests, automatic=True)
+    return merged_ids
+
+
+@dataclass(slots=True)
+class ChunkPlan:
+    """What matching decided for an import chunk's unsaved leads."""
+
+    outcomes: list[Outcome]
+    keys: list[set[tuple[str, str]]]
+    #: index of a lead dropped before insert -> index of the lead in the chunk it joins
+    joins: dict[int, int]
+
+
+def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | None) -> ChunkPlan:
+    """Match an import chunk's unsaved leads with each other and the stored leads (keys locked to commit).
+
+    A lead that is a duplicate of an earlier one in the chunk joins it before insert (its empty
+    fields filled in from the duplicate); ``leads_dedupe_inserted`` finishes the rest once inserted.
+    """
+    outcomes, keys = match_batch([record_of(lead) for lead in leads], rules=_rules(definition))
+    joins = {}
+    for n, outcome in enumerate(outcomes):
+        if outcome.merge_into is not None and outcome.merge_into[0] == "new":
+            target = outcome.merge_into[1]
+            joins[n] = target
+            for name in MERGE_FIELDS:
+                if _empty(getattr(leads[target], name)) and not _empty(getattr(leads[n], name)):
+                    setattr(leads[target], name, getattr(leads[n], name))
+    return ChunkPlan(outcomes, keys, joins)
+
+
+def leads_dedupe_inserted(*, plan: ChunkPlan, leads: Sequence[Lead | None]) -> set[int]:
+    """After insert: the chunk's keys, its review pairs, and merges into stored leads. ``leads`` is
+    the chunk's leads by index, ``None`` for those that joined another before insert."""
+    kept = [(n, lead) for n, lead in enumerate(leads) if lead is not None]
+    bulk_insert_rows([MatchKey(lead_id=lead.pk, kind=k, value=v) for n, lead in kept for k, v in sorted(plan.keys[n])])
+    ids = [lead.pk if lead is not None else 0 for lead in leads]
+    outcomes = [o if n not in plan.joins else Outcome() for n, o in enumerate(plan.outcomes)]
+    return _apply(outcomes, ids, {lead.pk: lead for _, lead in kept}, plan.joins)
+
+
+# --- Accounts and contacts ------------------------------------------------------------------
+
+
+def leads_link_accounts(*, leads: Sequence[Lead]) -> None:
+    """Link each lead without an account to the one with its company domain, else its company name
+    (legal form and punctuation aside); and to the contact with its e-mail. In memory: the caller saves."""
+    from django.db.models.functions import Lower
+
+    from dedupe.keys import company_key, domain_key
+    from leads.models import Account, Contact
+
+    domains = {domain_key(lead.company_domain) for lead in leads if lead.account_id is None} - {""}
+    by_domain = {a.domain: a for a in Account.objects.filter(domain__in=domains)} if domains else {}
+    names = {
+        variant
+        for lead in leads
+        if lead.account_id is None and lead.company and domain_key(lead.company_domain) not in by_domain
+        for variant in _company_variants(lead.company)
+    }
+    by_name: dict[str, Account] = {}
+    if names:
+        for account in Account.objects.annotate(lower_name=Lower("name")).filter(lower_name__in=names).order_by("pk"):
+            by_name.setdefault(company_key(account.name), account)
+    emails = {lead.email for lead in leads if lead.contact_id is None and "@" in lead.email}
+    contacts: dict[str, Contact] = {}
+    if emails:
+        for contact in Contact.objects.filter(email__in=emails).order_by("pk"):
+            contacts.setdefault(contact.email, contact)
+    for lead in leads:
+        if lead.contact_id is None and lead.email in contacts:
+            lead.contact = contacts[lead.email]
+        if lead.account_id is None:
+            account = by_domain.get(domain_key(lead.company_domain)) or by_name.get(company_key(lead.company))
+            if account is None and lead.contact is not None and lead.contact.account_id:
+                lead.account_id = lead.contact.account_id
+            elif account is not None:
+                lead.account = account
+
+
+def _company_variants(company: str) -> set[str]:
+    """Lower-case spellings an account's name may have for ``company``: as given, and without legal form."""
+    from cleanco import basename
+
+    lower = company.strip().lower()
+    bare = basename(lower).strip()
+    return {lower, bare, bare.replace(",", "").strip()} - {""}

@@ -1,0 +1,61 @@
+"""The duplicates API: a lead's duplicates, merge, undo, and the review queue."""
+
+import pytest
+
+from dedupe.models import DuplicateCandidate
+from dedupe.services import match_keys_replace
+from leads.models import Lead
+from tests.factories import LeadDefinitionFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pair():
+    LeadDefinitionFactory()
+    old = LeadFactory(first_name="Robert", last_name="Smith", email="rob@acme.com", company="Acme")
+    new = LeadFactory(first_name="Bob", last_name="Smith", email="rob@acme.com", company="Acme", phone="+14155550101")
+    match_keys_replace(leads=[old, new])
+    return old, new
+
+
+def test_duplicates_merge_and_undo_through_the_api(api_client, marketer, pair):
+    old, new = pair
+    api_client.force_authenticate(marketer)
+    found = api_client.get(f"/api/leads/{old.pk}/duplicates/").json()
+    assert [d["lead"]["id"] for d in found] == [new.pk]
+    assert found[0]["automatic"]
+    assert found[0]["reasons"]
+    response = api_client.post(f"/api/leads/{old.pk}/merge/", {"other": new.pk}, format="json")
+    assert response.status_code == 201, response.json()
+    merge_id = response.json()["id"]
+    lead = api_client.get(f"/api/leads/{old.pk}/").json()
+    assert lead["phone"] == "+14155550101"
+    assert api_client.get(f"/api/leads/{new.pk}/").json()["status"] == "merged"
+    assert api_client.post(f"/api/merges/{merge_id}/undo/").status_code == 200
+    assert Lead.objects.get(pk=new.pk).status == Lead.Status.ACTIVE
+    assert api_client.post(f"/api/merges/{merge_id}/undo/").status_code == 400
+
+
+def test_review_queue_merge_with_chosen_fields_and_dismiss(api_client, marketer, pair):
+    old, new = pair
+    third = LeadFactory()
+    pending = DuplicateCandidate.objects.create(lead_a=old, lead_b=new, score=0.8, reasons=["same e-mail"])
+    other = DuplicateCandidate.objects.create(lead_a=old, lead_b=third, score=0.76)
+    api_client.force_authenticate(marketer)
+    queue = api_client.get("/api/duplicates/").json()["results"]
+    assert {p["id"] for p in queue} == {pending.pk, other.pk}
+    assert api_client.post(f"/api/duplicates/{other.pk}/dismiss/").json()["status"] == "dismissed"
+    response = api_client.post(
+        f"/api/duplicates/{pending.pk}/merge/", {"survivor": new.pk, "fields": {"first_name": "merged"}}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert Lead.objects.get(pk=new.pk).first_name == "Robert"
+    assert api_client.get("/api/duplicates/").json()["results"] == []
+
+
+def test_a_rep_may_not_merge(api_client, rep, pair):
+    old, new = pair
+    api_client.force_authenticate(rep)
+    assert api_client.post(f"/api/leads/{old.pk}/merge/", {"other": new.pk}, format="json").status_code in (403, 404)
+    assert api_client.get("/api/duplicates/").status_code == 403
