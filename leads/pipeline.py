@@ -218,14 +218,14 @@ def _score(leads: Sequence[Lead], definition: LeadDefinition | None, facts: Sequ
 
 @transaction.atomic
 def leads_route(*, lead_ids: Sequence[int]) -> int:
-    """scored -> routed, and count the finished rows on their import jobs.
+    """scored -> routed: the MQLs go to reps by account owner, territory and capacity, or to
+    overflow (``routing.services``); then count the finished rows on their import jobs."""
+    from routing.services import leads_route_batch
 
-    (Assignment to reps by territory and capacity joins this step with the routing engine;
-    until then qualified leads wait unowned, where reps can claim them.)
-    """
     leads = _locked(lead_ids, State.SCORED)
     if not leads:
         return 0
+    leads_route_batch(lead_ids=[lead.pk for lead in leads])
     _advance(leads, [], State.ROUTED)
     import_job_count_processed(counts=Counter(lead.import_job_id for lead in leads if lead.import_job_id))
     return len(leads)

@@ -22,8 +22,9 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from leadflow.db import bulk_update_rows
-from leads.models import Activity, Lead, LeadDefinition, RescoreChunk, RescoreJob, StageChange
+from leads.models import Activity, Lead, LeadDefinition, RescoreChunk, RescoreJob, Stage, StageChange
 from leads.selectors import lead_definition_current
+from routing.services import leads_route_batch
 from scoring.engine import score_lead
 from scoring.qualify import MOVE_FIELDS, RELEASE_FIELDS, RESCORED_STAGES, lead_follows_score, leads_qualify
 from scoring.services import LEAD_FIELDS, SCORE_COLUMNS, lead_facts_bulk, lead_set_score
@@ -207,6 +208,8 @@ def _rescore(leads: list[Lead], definition: LeadDefinition) -> tuple[int, int]:
     bulk_update_rows(qualified.released, RELEASE_FIELDS)
     StageChange.objects.bulk_create(qualified.changes)
     Activity.objects.bulk_create(qualified.notices)
+    # Leads that crossed the threshold go to routing, in this transaction (rep rows locked in id order).
+    leads_route_batch(lead_ids=[lead.pk for lead in qualified.moved if lead.stage == Stage.MQL])
     return qualified.became_mql, qualified.fell_below_mql
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import Activity, Lead, LeadDefinition, StageChange
+from leads.models import Activity, Lead, LeadDefinition, Stage, StageChange
 from leads.normalize import is_free_email
 from leads.selectors import lead_definition_current
 from scoring.engine import ActivityFact, LeadFacts, ScoreResult, score_lead
@@ -104,5 +104,9 @@ def lead_score(*, lead: Lead, definition: LeadDefinition | None = None, at: date
             StageChange.objects.bulk_create(qualified.changes)
             Activity.objects.bulk_create(qualified.notices)
     locked.save(update_fields=columns)
-    lead.refresh_from_db(fields=[*SCORE_COLUMNS, *MOVE_FIELDS, *RELEASE_FIELDS, "updated_at"])
+    if locked.stage == Stage.MQL and locked.owner_id is None:
+        from routing.services import leads_route_batch
+
+        leads_route_batch(lead_ids=[locked.pk])  # crossed the threshold: to a rep, or overflow
+    lead.refresh_from_db(fields=[*SCORE_COLUMNS, *MOVE_FIELDS, *RELEASE_FIELDS, "updated_at", "owner"])
     return result
