@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from leads.admin import ReadOnlyAdminMixin, SlugFixedAfterCreateMixin, count_per_row
 from leads.models import OPEN_STAGES, Lead
-from routing.models import Assignment, OverflowEntry, Rep, Territory, TerritoryMembership
+from routing.models import Assignment, OverflowEntry, Rejection, Rep, Territory, TerritoryMembership
 
 
 class CommaSeparatedListField(forms.CharField):
@@ -200,4 +200,17 @@ class OverflowEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["lead__email", "lead__company", "reason"]
     list_select_related = ["lead", "territory"]
     fields = ["lead", "territory", "score", "reason", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(Rejection)
+class RejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Leads reps turned down, and why: written by the rep's Reject button only."""
+
+    list_display = ["created_at", "lead", "rep", "reason", "source"]
+    list_filter = ["reason", "source"]
+    search_fields = ["lead__email", "lead__company", "rep__user__username", "note"]
+    list_select_related = ["lead", "rep__user", "source"]
+    date_hierarchy = "created_at"
+    fields = ["lead", "rep", "reason", "note", "source", "created_at"]
     readonly_fields = fields

@@ -172,3 +172,35 @@ class OverflowEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id} waiting in {self.territory or 'no territory'}"
+
+
+class Rejection(models.Model):
+    """A rep turning down a lead routed to them, and why: feeds marketing's reports per source. Append-only."""
+
+    class Reason(models.TextChoices):
+        WRONG_TERRITORY = "wrong_territory", "Wrong territory"
+        NOT_A_FIT = "not_a_fit", "Not a fit"
+        DUPLICATE = "duplicate", "Duplicate"
+        JUNK = "junk", "Junk"
+        NOT_READY = "not_ready", "Not ready (nurture)"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="rejections")
+    rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="rejections")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.TextField(blank=True)
+    source = models.ForeignKey(
+        "leads.Source",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The lead's source when it was rejected, for the reports per source",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["source", "reason", "created_at"], name="rejection_source_reason_idx")]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} rejected ({self.get_reason_display()})"

@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from leads.models import Lead, Stage
-from routing.models import Assignment, OverflowEntry, Rep, Territory
+from routing.models import Assignment, OverflowEntry, Rejection, Rep, Territory
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +74,14 @@ def overflow_list(*, territory: Territory | None = None) -> QuerySet[OverflowEnt
     if territory is not None:
         entries = entries.filter(territory=territory)
     return entries.order_by("-score", "created_at", "id")
+
+
+def rejections_by_source(*, since: datetime.datetime | None = None) -> dict[int | None, dict[str, int]]:
+    """How many leads reps rejected, per source (id; ``None`` for a deleted source) and reason: one grouped query."""
+    rows = Rejection.objects.all()
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    counts: dict[int | None, dict[str, int]] = defaultdict(dict)
+    for row in rows.order_by().values("source_id", "reason").annotate(n=Count("*")):
+        counts[row["source_id"]][row["reason"]] = row["n"]
+    return dict(counts)

@@ -18,10 +18,17 @@ from django.utils import timezone
 from leadflow.db import bulk_update_rows
 from leads.models import OPEN_STAGES, Activity, Lead, Stage
 from leads.selectors import lead_definition_current
-from leads.services import LeadOperationError, audit_record, audited_create, audited_delete, audited_update
+from leads.services import (
+    LeadOperationError,
+    audit_record,
+    audited_create,
+    audited_delete,
+    audited_update,
+    lead_change_stage,
+)
 from routing.engine import TERRITORY_ROUND_ROBIN, LeadToRoute, RepSlot, Roster, Seat, TerritorySeats
 from routing.matching import territory_for
-from routing.models import Assignment, OverflowEntry, Rep, Territory, TerritoryMembership
+from routing.models import Assignment, OverflowEntry, Rejection, Rep, Territory, TerritoryMembership
 from routing.selectors import rep_load
 from scoring.defaults import DEFAULT_RULES
 from scoring.services import lead_fields
@@ -143,11 +150,18 @@ def _reps_locked(rep_ids: Iterable[int], *, now: datetime.datetime) -> dict[int,
     }
 
 
-def _route_locked(leads: list[Lead], *, now: datetime.datetime, waiting: Mapping[int, OverflowEntry]) -> RouteResult:
+def _route_locked(
+    leads: list[Lead],
+    *,
+    now: datetime.datetime,
+    waiting: Mapping[int, OverflowEntry],
+    exclude_reps: frozenset[int] = frozenset(),
+) -> RouteResult:
     """Route ``leads`` (locked by the caller, each an unowned active MQL), hottest first.
 
     ``waiting`` are the overflow entries some of them already have (when draining): a lead that
-    still finds nobody stays where it is, without a new assignment row.
+    still finds nobody stays where it is, without a new assignment row. Reps in ``exclude_reps``
+    (ids) are passed over as if they had no seat, e.g. the rep who just rejected the lead.
     """
     territories = list(Territory.objects.filter(is_active=True))
     by_id = {territory.pk: territory for territory in territories}
@@ -157,6 +171,7 @@ def _route_locked(leads: list[Lead], *, now: datetime.datetime, waiting: Mapping
     territory_ids = {territory.pk for territory in matched.values() if territory is not None}
     seats = list(TerritoryMembership.objects.filter(territory_id__in=territory_ids).values_list("rep_id", flat=True))
     candidates = {pk for pk, _ in owners} | {backup for _, backup in owners if backup} | set(seats)
+    candidates -= exclude_reps
     reps = _reps_locked(candidates, now=now)
     memberships = list(
         TerritoryMembership.objects.filter(territory_id__in=territory_ids, rep_id__in=list(reps)).order_by("pk")
@@ -305,10 +320,11 @@ def _leads_locked(lead_ids: Iterable[int], *, skip_locked: bool = False) -> list
 
 
 @transaction.atomic
-def leads_route_batch(*, lead_ids: Iterable[int]) -> RouteResult:
+def leads_route_batch(*, lead_ids: Iterable[int], exclude_reps: Iterable[int] = ()) -> RouteResult:
     """Route the unowned, active MQLs among ``lead_ids`` to reps (or overflow); leave the others alone.
 
     Safe to run twice, and concurrently: a lead already owned or waiting in overflow is skipped.
+    ``exclude_reps`` (rep ids) get none of them.
     """
     now = timezone.now()
     locked = _leads_locked(lead_ids)
@@ -320,7 +336,7 @@ def leads_route_batch(*, lead_ids: Iterable[int]) -> RouteResult:
     skipped = sorted(set(lead_ids) - {lead.pk for lead in routable})
     if not routable:
         return RouteResult(skipped=tuple(skipped))
-    result = _route_locked(routable, now=now, waiting={})
+    result = _route_locked(routable, now=now, waiting={}, exclude_reps=frozenset(exclude_reps))
     return dataclasses.replace(result, skipped=tuple(skipped))
 
 
@@ -415,10 +431,10 @@ def lead_reassign(
         raise RoutingError("Only an active, open lead can be reassigned.")
     rep = Rep.objects.select_for_update(of=("self",)).select_related("user").get(pk=rep.pk)
     if locked.owner_id == rep.user_id:
-        raise RoutingError(f"This lead is already {rep}'s.")
+        raise RoutingError(f"This lead is already {rep}'s.", field="rep")
     refusal = _rep_room_refusal(rep, now=now)
     if refusal:
-        raise RoutingError(refusal)
+        raise RoutingError(refusal, field="rep")
     previous = locked.owner_id
     why = reason.strip() or f"Reassigned by {actor.get_username()}."
     assignment = _give(lead=locked, rep=rep, rule=Assignment.Rule.MANUAL, reason=why, actor=actor, now=now)
@@ -431,3 +447,113 @@ def lead_reassign(
     )
     lead.refresh_from_db()
     return assignment
+
+
+# --- The rep's side: accepting and rejecting what routing gave them ---------------------------
+
+
+def _owned_unaccepted_locked(*, lead: Lead, user: AbstractBaseUser, verb: str) -> Lead:
+    """``lead``, locked, if ``user`` owns it and it still waits for their answer (an active MQL)."""
+    [locked] = _leads_locked([lead.pk]) or [None]
+    if locked is None or locked.owner_id != user.pk:
+        raise RoutingError(f"Only the lead's owner can {verb} it.")
+    if locked.status != Lead.Status.ACTIVE or locked.stage != Stage.MQL or locked.accepted_at is not None:
+        raise RoutingError(
+            f"Only a lead waiting for its owner's answer (an active MQL) can be {verb}ed; "
+            f"this one is {Stage(locked.stage).label}.",
+            field="stage",
+        )
+    return locked
+
+
+def _notice(*, lead: Lead, subject: str, body: str, actor: AbstractBaseUser, meta: dict[str, Any]) -> Activity:
+    return Activity.objects.create(
+        lead=lead,
+        kind=Activity.Kind.SYSTEM,
+        occurred_at=timezone.now(),
+        subject=subject[:300],
+        body=body,
+        actor=actor,
+        meta=meta,
+    )
+
+
+@transaction.atomic
+def lead_accept(*, lead: Lead, user: AbstractBaseUser, ip_address: str | None = None) -> Lead:
+    """The owner takes the lead on: MQL -> SAL through the lifecycle, timed, so it stops counting as unworked."""
+    locked = _owned_unaccepted_locked(lead=lead, user=user, verb="accept")
+    lead_change_stage(
+        lead=locked, to_stage=Stage.SAL, actor=user, reason=f"Accepted by {user.get_username()}", ip_address=ip_address
+    )
+    on_time = locked.sla_due_at is None or locked.accepted_at <= locked.sla_due_at
+    _notice(
+        lead=locked,
+        subject=f"Accepted by {user.get_username()}" + ("" if on_time else " (after the SLA)"),
+        body="",
+        actor=user,
+        meta={"accepted": True, "on_time": on_time},
+    )
+    audit_record(
+        actor=user,
+        action="lead.accept",
+        obj=locked,
+        changes={"stage": [Stage.MQL, Stage.SAL], "accepted_at": [None, locked.accepted_at.isoformat()]},
+        ip_address=ip_address,
+    )
+    lead.refresh_from_db()
+    return lead
+
+
+#: Where a rejected lead goes, in words for its timeline.
+_REJECTION_OUTCOME = {
+    Rejection.Reason.NOT_READY: "back to nurture",
+    Rejection.Reason.JUNK: "marked junk",
+    Rejection.Reason.DUPLICATE: "left unassigned for marketing to review as a duplicate",
+    Rejection.Reason.WRONG_TERRITORY: "sent back through routing",
+    Rejection.Reason.NOT_A_FIT: "sent back through routing",
+}
+
+
+@transaction.atomic
+def lead_reject(
+    *, lead: Lead, user: AbstractBaseUser, reason: str, note: str = "", ip_address: str | None = None
+) -> Rejection:
+    """The owner turns a lead down, saying why; the reason decides where it goes next.
+
+    Every rejection unassigns the lead and is kept (with the lead's source) for marketing's reports.
+    Not ready: to nurture. Junk: to junk. Duplicate: stays an unowned MQL for marketing to merge.
+    Wrong territory or not a fit: routed again, to anyone but this rep (or overflow).
+    """
+    if reason not in Rejection.Reason.values:
+        choices = ", ".join(Rejection.Reason.values)
+        raise RoutingError(f"Pick a reason: one of {choices}.", field="reason")
+    reason = Rejection.Reason(reason)
+    note = note.strip()
+    locked = _owned_unaccepted_locked(lead=lead, user=user, verb="reject")
+    rep = Rep.objects.filter(user_id=user.pk).first()
+    rejection = Rejection.objects.create(lead=locked, rep=rep, reason=reason, note=note, source_id=locked.source_id)
+    why = f"Rejected by {user.get_username()}: {reason.label}" + (f" ({note})" if note else "")
+    Lead.objects.filter(pk=locked.pk).update(owner=None, assigned_at=None, sla_due_at=None, updated_at=timezone.now())
+    OverflowEntry.objects.filter(lead=locked).delete()
+    _notice(
+        lead=locked,
+        subject=f"{why}: {_REJECTION_OUTCOME[reason]}",
+        body=note,
+        actor=user,
+        meta={"rejection": reason.value, "rep": rep.pk if rep else None},
+    )
+    if reason == Rejection.Reason.NOT_READY:
+        lead_change_stage(lead=locked, to_stage=Stage.NURTURE, actor=user, reason=why, ip_address=ip_address)
+    elif reason == Rejection.Reason.JUNK:
+        lead_change_stage(lead=locked, to_stage=Stage.JUNK, actor=user, reason=why, ip_address=ip_address)
+    elif reason in (Rejection.Reason.WRONG_TERRITORY, Rejection.Reason.NOT_A_FIT):
+        leads_route_batch(lead_ids=[locked.pk], exclude_reps=[rep.pk] if rep else [])
+    audit_record(
+        actor=user,
+        action="lead.reject",
+        obj=locked,
+        changes={"owner": [user.pk, None], "reason": reason.value, "note": note},
+        ip_address=ip_address,
+    )
+    lead.refresh_from_db()
+    return rejection

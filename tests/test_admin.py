@@ -36,7 +36,7 @@ from leads.models import (
     Submission,
 )
 from leads.services import lead_change_stage
-from routing.models import Assignment, OverflowEntry, Rep, Territory
+from routing.models import Assignment, OverflowEntry, Rejection, Rep, Territory
 from scoring.services import lead_score
 from tests.factories import (
     AccountFactory,
@@ -57,6 +57,7 @@ MODELS = [model for label in ("leads", "routing") for model in apps.get_app_conf
 READ_ONLY = {
     StageChange, AuditEvent, Submission, ImportJob, ImportChunk, ImportRowError, DefinitionApproval, RescoreJob,
     RescoreChunk, DefinitionPreview, LeadDefinition, Assignment, OverflowEntry,
+    Rejection,
 }  # fmt: skip
 
 
@@ -132,6 +133,9 @@ def one_of_each(rep, marketer):
         reason="Owns it.",
     )
     OverflowEntry.objects.create(lead=lead, territory=membership.territory, score=lead.score, reason="Nobody had room.")
+    Rejection.objects.create(
+        lead=lead, rep=membership.rep, reason=Rejection.Reason.NOT_A_FIT, source=source, note="B2C"
+    )
     SavedView.objects.create(owner=marketer, name="Hot and unowned", query="score_min=80&unowned=true")
     definition = LeadDefinition.objects.get()
     DefinitionApproval.objects.create(definition=definition, user=marketer, side=DefinitionApproval.Side.MARKETING)

@@ -45,6 +45,7 @@ class LeadChangePermission(BasePermission):
     message = "Only the lead's owner, or marketing, may change it; claim it first."
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
-        if request.method in SAFE_METHODS or getattr(view, "action", None) == "claim":
+        # Claiming is open to any rep who sees the lead; reassigning to whoever holds leads.assign_lead.
+        if request.method in SAFE_METHODS or getattr(view, "action", None) in ("claim", "reassign"):
             return True
         return lead_stage_change_allowed(user=request.user, lead=obj)

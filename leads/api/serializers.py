@@ -23,6 +23,7 @@ from leads.models import (
     StageChange,
 )
 from leads.services import LEAD_EDITABLE_FIELDS
+from routing.models import Rejection
 
 User = get_user_model()
 
@@ -233,6 +234,20 @@ class StageChangeRequestSerializer(serializers.Serializer):
         default="",
         help_text="Required when moving to junk, nurture or lost",
     )
+
+
+class RejectRequestSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=Rejection.Reason.choices,
+        help_text="Not ready: to nurture. Junk: to junk. Duplicate: unassigned for marketing to review. "
+        "Wrong territory, not a fit: routed again, to another rep or overflow.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class ReassignRequestSerializer(serializers.Serializer):
+    rep = serializers.IntegerField(help_text="The user id of the rep to give the lead to")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="Why, for the timeline")
 
 
 class ActivitySerializer(serializers.ModelSerializer):

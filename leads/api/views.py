@@ -37,6 +37,8 @@ from leads.api.serializers import (
     LeadSerializer,
     LeadSubmissionSerializer,
     LeadUpdateSerializer,
+    ReassignRequestSerializer,
+    RejectRequestSerializer,
     SourceKeySerializer,
     SourceSerializer,
     StageChangeRequestSerializer,
@@ -66,6 +68,8 @@ from leads.services import (
     source_rotate_key,
     source_update,
 )
+from routing.models import Rep
+from routing.services import lead_accept, lead_reassign, lead_reject
 
 
 @contextmanager
@@ -146,6 +150,9 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     action_permissions = {
         "stage": ["leads.view_lead", "leads.change_lead"],
         "claim": ["leads.view_lead", "leads.work_lead"],
+        "accept": ["leads.view_lead", "leads.work_lead"],
+        "reject": ["leads.view_lead", "leads.work_lead"],
+        "reassign": ["leads.view_lead", "leads.assign_lead"],
         "activities": ["leads.view_lead", "leads.view_activity"],
         "activities_create": ["leads.view_lead", "leads.add_activity"],
         "stage_changes": ["leads.view_lead"],
@@ -218,6 +225,66 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         lead = self.get_object()
         with service_errors():
             lead_claim(lead=lead, user=request.user, ip_address=client_ip(request))
+        return self._lead_response(lead)
+
+    @extend_schema(
+        summary="Accept a lead routed to you",
+        description="Owner only: the MQL becomes a SAL (accepted_at is set) and stops counting against your "
+        "capacity. 400 when it is not an MQL waiting for your answer.",
+        request=None,
+        responses=LeadSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        with service_errors():
+            lead_accept(lead=lead, user=request.user, ip_address=client_ip(request))
+        return self._lead_response(lead)
+
+    @extend_schema(
+        summary="Reject a lead routed to you, saying why",
+        description="Owner only. The lead is unassigned and the rejection kept for the reports per source; "
+        "the reason decides where it goes next.",
+        request=RejectRequestSerializer,
+        responses=LeadSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        serializer = RejectRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            lead_reject(
+                lead=lead,
+                user=request.user,
+                reason=serializer.validated_data["reason"],
+                note=serializer.validated_data["note"],
+                ip_address=client_ip(request),
+            )
+        return self._lead_response(lead)
+
+    @extend_schema(
+        summary="Give an open lead to another rep",
+        description="Needs leads.assign_lead. Never past the rep's capacity or today's intake (a 400 naming rep).",
+        request=ReassignRequestSerializer,
+        responses=LeadSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def reassign(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        serializer = ReassignRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rep = Rep.objects.filter(user_id=serializer.validated_data["rep"]).first()
+        if rep is None:
+            raise ValidationError({"rep": ["No sales rep with this user id."]})
+        with service_errors():
+            lead_reassign(
+                lead=lead,
+                rep=rep,
+                actor=request.user,
+                reason=serializer.validated_data["reason"],
+                ip_address=client_ip(request),
+            )
         return self._lead_response(lead)
 
     @extend_schema(summary="The lead's timeline, newest first", responses=ActivitySerializer(many=True))

@@ -15,6 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from leads.models import Lead, LeadDefinition, Stage
+from routing.models import OverflowEntry
 from scoring.defaults import DEFAULT_RULES
 from tests.browser.conftest import RequestLog, log_in
 from tests.factories import LeadDefinitionFactory, LeadFactory, RepFactory, SourceFactory, UserFactory
@@ -112,15 +113,19 @@ def test_rep_claims_a_lead_and_sees_it_move_into_the_queue(page, requests_seen, 
         score=70,
         sla_due_at=now + datetime.timedelta(hours=20),
     )
+    # Reps claim from overflow: MQLs routing found nobody with room for.
     claimable = LeadFactory(first_name="Hot", last_name="Prospect", stage=Stage.MQL, score=88)
-    LeadFactory(first_name="Warm", last_name="Prospect", stage=Stage.MQL, score=64)
+    warm = LeadFactory(first_name="Warm", last_name="Prospect", stage=Stage.MQL, score=64)
+    for waiting in (claimable, warm):
+        OverflowEntry.objects.create(lead=waiting, score=waiting.score, reason="Nobody had room.")
 
     log_in(page, "rick")
 
     expect(page).to_have_url(re.compile(r"/queue/$"))
-    expect(page.locator("#load-count")).to_have_text("2")
-    expect(page.locator(".load-label")).to_contain_text("2 of 5 open leads")
-    expect(page.locator("#load-meter")).to_have_attribute("value", "2")
+    # The meter counts unworked leads (owned MQLs not yet accepted): the SAL is being worked.
+    expect(page.locator("#load-count")).to_have_text("1")
+    expect(page.locator(".load-label").first).to_contain_text("1 of 5 open leads")
+    expect(page.locator("#load-meter")).to_have_attribute("value", "1")
     expect(page.locator("#queue-table tbody tr")).to_have_count(2)
     expect(page.locator("#queue-table .overdue")).to_contain_text("Overdue by 2")
     expect(page.locator("#claimable li")).to_have_count(2)
@@ -132,7 +137,7 @@ def test_rep_claims_a_lead_and_sees_it_move_into_the_queue(page, requests_seen, 
     expect(page.locator(f'#queue-table tr[data-lead-id="{claimable.pk}"]')).to_contain_text("Hot Prospect")
     expect(page.locator("#queue-table tbody tr")).to_have_count(3)
     expect(page.locator(f'#claimable li[data-lead-id="{claimable.pk}"]')).to_have_count(0)
-    expect(page.locator("#load-count")).to_have_text("3")
+    expect(page.locator("#load-count")).to_have_text("2")
     expect(page.locator("#messages")).to_contain_text("Hot Prospect is yours now.")
     assert same_document(page)
     screenshot("queue-claimed")
