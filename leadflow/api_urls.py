@@ -16,7 +16,7 @@ from leads.api.views import (
     LeadViewSet,
     SourceViewSet,
 )
-from routing.api.views import OverflowViewSet, RepViewSet, TerritoryViewSet
+from routing.api.views import OverflowViewSet, QueueView, RepViewSet, TerritoryViewSet
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
@@ -37,6 +37,7 @@ urlpatterns = [
     path("intake/", IntakeView.as_view(), name="intake"),
     path("intake/<uuid:submission_id>/", IntakeStatusView.as_view(), name="intake-status"),
     path("activities/", ActivityEventView.as_view(), name="activity-events"),
+    path("queue/", QueueView.as_view(), name="queue"),
     path("leads/<int:pk>/duplicates/", LeadDuplicatesView.as_view(), name="lead-duplicates"),
     path("leads/<int:pk>/merge/", LeadMergeView.as_view(), name="lead-merge"),
     *router.urls,

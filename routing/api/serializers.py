@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from leads.api.serializers import StrictFieldsMixin, check_date_order, country_code
+from leads.models import Lead, Stage
 from routing.models import Assignment, OverflowEntry, Rep, Territory, TerritoryMembership
 from routing.services import REP_SELF_SERVICE_FIELDS
 
@@ -173,3 +174,23 @@ class AssignmentSerializer(serializers.ModelSerializer):
         model = Assignment
         fields = ["id", "lead", "rep", "username", "territory", "rule", "reason", "assigned_by", "created_at"]
         read_only_fields = fields
+
+
+class QueueLeadSerializer(serializers.ModelSerializer):
+    """A lead as the rep's queue shows it: who, how hot and why, and by when it needs an answer."""
+
+    name = serializers.CharField(source="full_name", read_only=True)
+    source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    waiting_for_answer = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id", "name", "email", "company", "title", "stage", "score", "fit_score", "engagement_score",
+            "score_breakdown", "source", "assigned_at", "accepted_at", "sla_due_at", "waiting_for_answer",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_waiting_for_answer(self, lead: Lead) -> bool:
+        """An MQL the rep has not accepted or rejected yet (it counts against their capacity)."""
+        return lead.stage == Stage.MQL and lead.accepted_at is None

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,10 +21,11 @@ from leadflow.pagination import KeysetPagination
 from leads.api.permissions import ModelPermissions
 from leads.api.views import client_ip, service_errors
 from leads.models import Lead, Stage
-from leads.selectors import lead_list_visible
+from leads.selectors import lead_list_visible, lead_queue_for_rep
 from routing.api.serializers import (
     AssignmentSerializer,
     OverflowEntrySerializer,
+    QueueLeadSerializer,
     RepSelfUpdateSerializer,
     RepSerializer,
     RepUpdateSerializer,
@@ -203,3 +205,19 @@ class OverflowViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         with service_errors():
             assignment = overflow_claim(lead=lead, user=request.user, ip_address=client_ip(request))
         return Response(AssignmentSerializer(assignment).data)
+
+
+class QueueView(APIView):
+    """``GET /api/queue/``: the caller's own open leads, most urgent first (SLA due, then score).
+
+    Bounded by the rep's own work (at most ``QUEUE_LIMIT`` rows), so it is one list, not pages.
+    """
+
+    QUEUE_LIMIT = 500
+
+    @extend_schema(responses={200: QueueLeadSerializer(many=True)}, operation_id="queue_list")
+    def get(self, request: Request) -> Response:
+        if not request.user.has_perm("leads.work_lead"):
+            raise PermissionDenied("Only sales reps have a queue.")
+        leads = lead_queue_for_rep(user=request.user)[: self.QUEUE_LIMIT]
+        return Response(QueueLeadSerializer(leads, many=True).data)
