@@ -1,6 +1,9 @@
 """Import a 100,000-row CSV end to end through real Celery workers on PostgreSQL and Redis.
 
-    python bench/intake.py [--rows 100000] [--workers 2]
+    python bench/intake.py [--rows 100000] [--workers 2] [--skewed]
+
+The people have Faker names and postal codes (``--skewed``: 12 first and 10 last names and 4 postal
+codes, as before, whose name keys are far more common than real ones: matching must skip them).
 
 Prints the import's rows/s beside the rate of a plain PostgreSQL ``COPY`` of the same file into an
 unindexed table measured in the same run (the floor no import can beat), and their ratio.
@@ -30,16 +33,24 @@ COUNTRIES = [("US", "CA", "94107", "+1 415 555 {:04d}"), ("GB", "", "SW1A 1AA", 
              ("DE", "BY", "80331", "+49 89 1234{:04d}"), ("France", "", "75001", "+33 1 42 68 {:04d}")]  # fmt: skip
 
 
-def make_csv(path: Path, rows: int) -> None:
+def make_csv(path: Path, rows: int, *, skewed: bool = False) -> None:
+    from faker import Faker
+
     rng = random.Random(7)
+    fake = Faker("en_US")
+    fake.seed_instance(7)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
         for n in range(rows):
             company = f"Company {rng.randrange(rows // 10 or 1)}"
             domain = company.lower().replace(" ", "") + ".com"
-            first, last = rng.choice(FIRST), rng.choice(LAST)
             country, state, postal, phone = rng.choice(COUNTRIES)
+            if skewed:
+                first, last = rng.choice(FIRST), rng.choice(LAST)
+            else:
+                first, last = fake.first_name(), fake.last_name()
+                postal = f"{postal[:2]}{rng.randrange(1000):03d}" if postal[0].isdigit() else fake.bothify("??# #??")
             email = f"{first.lower()}.{last.lower()}{n}@{rng.choice([domain] * 8 + ['gmail.com', 'mailinator.com'])}"
             writer.writerow([f"row-{n}", first, last, email if n % 50 else "not-an-email", phone.format(n % 10000),
                              company.upper() if n % 3 == 0 else company, f"https://www.{domain}", rng.choice(TITLES),
@@ -71,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skewed", action="store_true", help="the old few names and postal codes")
     args = parser.parse_args()
 
     setup_django("leadflow_bench_intake")
@@ -84,9 +96,9 @@ def main() -> None:
 
     LeadDefinition.objects.create(version=1, status="published", published_at=timezone.now(), rules=DEFAULT_RULES)
     source = Source.objects.create(name="Bench list", slug="bench-list", kind=Source.Kind.LIST_IMPORT)
-    path = Path("test-artifacts") / f"bench-intake-{args.rows}.csv"
+    path = Path("test-artifacts") / f"bench-intake-{args.rows}{'-skewed' if args.skewed else ''}.csv"
     path.parent.mkdir(exist_ok=True)
-    make_csv(path, args.rows)
+    make_csv(path, args.rows, skewed=args.skewed)
     size_mb = path.stat().st_size / 1e6
     copy_rows_s = copy_rate(path)
 
@@ -104,7 +116,8 @@ def main() -> None:
     stages = dict(Lead.objects.filter(import_job=job).values_list("stage").annotate(n=Count("id")))
     assert job.status == ImportJob.Status.DONE, job.error
     rows_s = job.rows_read / elapsed
-    print(f"file: {args.rows:,} rows, {size_mb:.1f} MB; {args.workers} worker processes")
+    print(f"file: {args.rows:,} rows, {size_mb:.1f} MB ({'skewed' if args.skewed else 'Faker'} names); "
+          f"{args.workers} worker processes")  # fmt: skip
     print(f"import end to end: {elapsed:.1f} s, {rows_s:,.0f} rows/s "
           f"(imported {job.rows_imported:,}, rejected {job.rows_rejected:,}, merged {job.rows_merged:,}; "
           f"stages {stages})")  # fmt: skip

@@ -9,15 +9,17 @@ is matched to its survivor.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from django.db.models.expressions import RawSQL
 
 from dedupe.compare import compare
-from dedupe.keys import FIELDS, lead_keys
+from dedupe.keys import EMAIL, FIELDS, PHONE, lead_keys
 from dedupe.models import DuplicateCandidate, MatchKey
 from leads.models import Lead
 
@@ -25,6 +27,8 @@ from leads.models import Lead
 MAX_CANDIDATES = 30
 #: A key shared by more leads than this says little (a switchboard number, a shared inbox): skipped.
 MAX_LEADS_PER_KEY = 200
+#: Kinds of key that identify a person on their own (locked for every record that has one).
+STRONG_KINDS = frozenset({EMAIL, PHONE})
 
 #: Where a match points: ("db", lead id) or ("new", index of an earlier record in the batch).
 Ref = tuple[str, int]
@@ -58,6 +62,22 @@ def record_of(lead: Lead) -> dict[str, Any]:
     return {name: getattr(lead, name) for name in FIELDS}
 
 
+def lock_keys(keys: Sequence[set[tuple[str, str]]]) -> set[tuple[str, str]]:
+    """The keys to lock for records with ``keys``: those that identify a person on their own (e-mail,
+    phone), and a record's name keys only when it has neither (a badge scan).
+
+    Name keys are shared by many people (a frequent surname at a big city's postal code): locking
+    them for every record would make every two chunks of a list take turns for their whole
+    transaction. Two workers storing one person with the same e-mail or phone, or the same badge
+    scan, still take turns.
+    """
+    locked: set[tuple[str, str]] = set()
+    for own in keys:
+        strong = {key for key in own if key[0] in STRONG_KINDS}
+        locked |= strong or own
+    return locked
+
+
 def keys_lock(keys: Iterable[tuple[str, str]]) -> None:
     """Serialize concurrent matching of records that share a key (PostgreSQL; SQLite serializes writers).
 
@@ -72,37 +92,75 @@ def keys_lock(keys: Iterable[tuple[str, str]]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS s",
-            [hashes],
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k::bigint AS k FROM json_array_elements_text(%s::json)"
+            " AS k ORDER BY 1) AS s",
+            [json.dumps(hashes)],
         )
 
 
-def _lookup(keys: set[tuple[str, str]], exclude: set[int]) -> dict[tuple[str, str], list[int]]:
-    by_kind: dict[str, set[str]] = defaultdict(set)
-    for kind, value in keys:
-        by_kind[kind].add(value)
+def lookup_keys(
+    keys: set[tuple[str, str]], exclude: set[int], extra: Mapping[tuple[str, str], int] | None = None
+) -> tuple[dict[tuple[str, str], list[int]], set[tuple[str, str]]]:
+    """The stored leads (but ``exclude``) under each of ``keys``, and the keys skipped as too common.
+
+    A key shared by more than ``MAX_LEADS_PER_KEY`` leads is skipped without reading its rows: at
+    most that many plus one, plus ``extra`` of the key (``exclude`` all when not given), are read
+    per key, in one indexed query for all keys.
+    """
+    base = MAX_LEADS_PER_KEY + 1
     found: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for kind, values in by_kind.items():
-        rows = MatchKey.objects.filter(kind=kind, value__in=values).values_list("value", "lead_id")
-        for value, lead_id in rows.iterator(chunk_size=5000):
-            if lead_id not in exclude:
-                found[(kind, value)].append(lead_id)
-    return {key: ids for key, ids in found.items() if len(ids) <= MAX_LEADS_PER_KEY}
+    if not keys:
+        return {}, set()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT q.kind, q.value, m.lead_id FROM (SELECT e->>0 AS kind, e->>1 AS value, (e->>2)::int AS n "
+                f"FROM json_array_elements(%s::json) AS e) AS q CROSS JOIN LATERAL (SELECT mk.lead_id FROM "
+                f"{MatchKey._meta.db_table} AS mk WHERE mk.kind = q.kind AND mk.value = q.value LIMIT q.n) AS m",
+                [
+                    json.dumps(
+                        [
+                            [kind, value, base + (len(exclude) if extra is None else extra.get((kind, value), 0))]
+                            for kind, value in sorted(keys)
+                        ]
+                    )
+                ],
+            )
+            rows = cursor.fetchall()
+    else:
+        by_kind: dict[str, set[str]] = defaultdict(set)
+        for kind, value in keys:
+            by_kind[kind].add(value)
+        rows = [
+            (kind, value, lead_id)
+            for kind, values in by_kind.items()
+            for value, lead_id in MatchKey.objects.filter(kind=kind, value__in=values).values_list("value", "lead_id")
+        ]
+    for kind, value, lead_id in rows:
+        if lead_id not in exclude:
+            found[(kind, value)].append(lead_id)
+    common = {key for key, ids in found.items() if len(ids) > MAX_LEADS_PER_KEY}
+    return {key: ids for key, ids in found.items() if key not in common}, common
+
+
+def _in(ids: Iterable[int]) -> Any:
+    """``ids`` for an ``__in`` filter: on PostgreSQL one JSON parameter, not one quoted parameter per id."""
+    if connection.vendor != "postgresql":
+        return list(ids)
+    return RawSQL("SELECT json_array_elements_text(%s::json)::bigint", [json.dumps(sorted(ids))])
 
 
 def _load(lead_ids: set[int]) -> dict[int, _Known]:
     """The fields of ``lead_ids``, each with its root: itself when active, else the lead it was merged into."""
-    rows = {
-        row["id"]: row
-        for row in Lead.objects.filter(pk__in=lead_ids).values("id", "status", "merged_into_id", "created_at", *FIELDS)
-    }
+    columns = ("id", "status", "merged_into_id", "created_at", *FIELDS)
+    rows = {row["id"]: row for row in Lead.objects.filter(pk__in=_in(lead_ids)).values(*columns)}
     parents = {row["id"]: row["merged_into_id"] for row in rows.values() if row["merged_into_id"]}
     created = {row["id"]: row["created_at"] for row in rows.values() if not row["merged_into_id"]}
     pending = set(parents.values()) - set(created)
     for _ in range(10):  # merge chains are short; ten hops is plenty
         if not pending:
             break
-        found = list(Lead.objects.filter(pk__in=pending).values_list("id", "merged_into_id", "created_at"))
+        found = list(Lead.objects.filter(pk__in=_in(pending)).values_list("id", "merged_into_id", "created_at"))
         for lead_id, parent, when in found:
             if parent:
                 parents[lead_id] = parent
@@ -125,8 +183,8 @@ def _dismissed(lead_ids: set[int]) -> set[tuple[int, int]]:
     if not lead_ids:
         return set()
     pairs = DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.DISMISSED)
-    found = pairs.filter(lead_a__in=lead_ids).values_list("lead_a", "lead_b")
-    found2 = pairs.filter(lead_b__in=lead_ids).values_list("lead_a", "lead_b")
+    found = pairs.filter(lead_a__in=_in(lead_ids)).values_list("lead_a", "lead_b")
+    found2 = pairs.filter(lead_b__in=_in(lead_ids)).values_list("lead_a", "lead_b")
     return set(found) | set(found2)
 
 
@@ -136,20 +194,27 @@ def match_batch(
     rules: Mapping[str, Any] | None,
     ids: Sequence[int | None] | None = None,
     lock: bool = True,
+    seen: set[int] | None = None,
+    skipped: set[tuple[str, str]] | None = None,
 ) -> tuple[list[Outcome], list[set[tuple[str, str]]]]:
     """Match each of ``records`` against the stored leads and the records before it in the batch.
 
     ``ids`` are the records' own lead ids when they are stored already (their keys and pairs
-    dismissed before count). Returns an outcome per record and each record's keys.
+    dismissed before count). Returns an outcome per record and each record's keys; ``seen`` and
+    ``skipped``, when given, get the ids of the stored leads found and the keys skipped as too common.
     """
     auto, review = thresholds(rules)
     ids = list(ids) if ids is not None else [None] * len(records)
     keys = [lead_keys(record) for record in records]
     every_key = set().union(*keys) if keys else set()
     if lock:
-        keys_lock(every_key)
+        keys_lock(lock_keys(keys))
     own = {lead_id for lead_id in ids if lead_id}
-    hits = _lookup(every_key, own)
+    hits, common = lookup_keys(every_key, own)
+    if seen is not None:
+        seen.update(lead_id for lead_ids in hits.values() for lead_id in lead_ids)
+    if skipped is not None:
+        skipped.update(common)
     known = _load({lead_id for lead_ids in hits.values() for lead_id in lead_ids})
     dismissed = _dismissed(own | {k.root for k in known.values()})
     created = {k.root: k.root_created for k in known.values()}
@@ -171,8 +236,8 @@ def match_batch(
             else:
                 other, root = records[ref[1]], roots[ref[1]]
                 age = (0, created[root[1]]) if root[0] == "db" else (1, root[1])
-            if root == ("new", n):
-                continue
+            if root == ("new", n) or (ids[n] is not None and root == ("db", ids[n])):
+                continue  # itself, or a lead merged into it
             if _is_dismissed(ids[n], root, ids, dismissed):
                 continue
             match = compare(record, other)
@@ -191,7 +256,7 @@ def match_batch(
             (root, s, r) for root, (s, r, _) in best.items() if s >= review and root != outcome.merge_into
         ]
         outcomes.append(outcome)
-        for key in keys[n]:
+        for key in keys[n] - common:  # a key too common among stored leads says as little here
             batch_index[key].append(n)
     return outcomes, keys
 

@@ -16,7 +16,8 @@ class MatchKey(models.Model):
     Keys of a merged lead stay: a later record matching it finds its survivor through ``merged_into``.
     """
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="match_keys")
+    # Looked up by lead through the unique (lead, kind, value) index: no index of its own to keep up.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="match_keys", db_index=False)
     kind = models.CharField(max_length=20)
     value = models.CharField(max_length=200)
 

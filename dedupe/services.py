@@ -15,11 +15,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from dedupe.keys import lead_keys
-from dedupe.matching import Outcome, Ref, match_batch, record_of
+from dedupe.matching import MAX_LEADS_PER_KEY, Outcome, Ref, keys_lock, lock_keys, lookup_keys, match_batch, record_of
 from dedupe.models import DuplicateCandidate, MatchKey, Merge
 from leadflow.db import bulk_insert_rows, bulk_update_rows
 from leads.models import Activity, Lead, LeadDefinition, SourceRecord, StageChange, Submission
@@ -64,7 +64,7 @@ def _jsonable(value: Any) -> Any:
 
 def lead_snapshot(lead: Lead) -> dict[str, Any]:
     """Every column of ``lead`` as JSON, to put back exactly."""
-    return {f.attname: _jsonable(f.value_from_object(lead)) for f in Lead._meta.concrete_fields if not f.primary_key}
+    return _jsonable({f.attname: f.value_from_object(lead) for f in Lead._meta.concrete_fields if not f.primary_key})
 
 
 def _restore_values(snapshot: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
@@ -75,23 +75,45 @@ def _restore_values(snapshot: Mapping[str, Any], names: Iterable[str] | None = N
 # --- Keys ---------------------------------------------------------------------------------------
 
 
+def _keys_insert(rows: Iterable[tuple[int, str, str]]) -> None:
+    """Insert ``(lead id, kind, value)`` keys: on PostgreSQL one ``COPY`` of plain tuples (a chunk has
+    thousands, and model instances cost more than the rest of their insert)."""
+    if connection.vendor != "postgresql":
+        MatchKey.objects.bulk_create([MatchKey(lead_id=lead_id, kind=k, value=v) for lead_id, k, v in rows])
+        return
+    sql = f"COPY {MatchKey._meta.db_table} (lead_id, kind, value) FROM STDIN"
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def match_keys_replace(*, leads: Sequence[Lead], keys: Sequence[set[tuple[str, str]]] | None = None) -> None:
     """Make each lead's blocking keys those of its fields now (after its identifying fields changed)."""
     if not leads:
         return
     keys = keys if keys is not None else [lead_keys(record_of(lead)) for lead in leads]
     MatchKey.objects.filter(lead_id__in=[lead.pk for lead in leads]).delete()
-    bulk_insert_rows(
-        [
-            MatchKey(lead_id=lead.pk, kind=kind, value=value)
-            for lead, own in zip(leads, keys, strict=True)
-            for kind, value in sorted(own)
-        ]
-    )
+    _keys_insert((lead.pk, kind, value) for lead, own in zip(leads, keys, strict=True) for kind, value in sorted(own))
 
 
 def _keys_add_many(leads: Sequence[Lead]) -> dict[int, list[int]]:
     """Add the keys of each lead's fields it lacks (a survivor keeps the keys of what it was): {lead id: key ids}."""
+    added: dict[int, list[int]] = defaultdict(list)
+    if connection.vendor == "postgresql":
+        # One statement, the unique (lead, kind, value) index telling which keys are there already.
+        rows = [[lead.pk, k, v] for lead in leads for k, v in sorted(lead_keys(record_of(lead)))]
+        if not rows:
+            return added
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {MatchKey._meta.db_table} (lead_id, kind, value) SELECT (e->>0)::bigint, e->>1, e->>2 "
+                "FROM json_array_elements(%s::json) AS e ON CONFLICT (lead_id, kind, value) DO NOTHING "
+                "RETURNING id, lead_id",
+                [json.dumps(rows)],
+            )
+            for key_id, lead_id in sorted(cursor.fetchall()):
+                added[lead_id].append(key_id)
+        return added
     have: dict[int, set[tuple[str, str]]] = defaultdict(set)
     for lead_id, kind, value in MatchKey.objects.filter(lead_id__in=[lead.pk for lead in leads]).values_list(
         "lead_id", "kind", "value"
@@ -103,10 +125,24 @@ def _keys_add_many(leads: Sequence[Lead]) -> dict[int, list[int]]:
         for k, v in sorted(lead_keys(record_of(lead)) - have[lead.pk])
     ]
     bulk_insert_rows(new)
-    added: dict[int, list[int]] = defaultdict(list)
     for key in new:
         added[key.lead_id].append(key.pk)
     return added
+
+
+def _rows_of(model: type[models.Model], lead_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(pk, lead id) of ``model``'s rows of ``lead_ids``: on PostgreSQL one indexed look-up per lead,
+    whatever the planner's statistics (none, before the first ANALYZE) would make of an ``IN`` list."""
+    if connection.vendor != "postgresql":
+        return list(model.objects.filter(lead_id__in=lead_ids).values_list("pk", "lead_id"))
+    table, pk = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.{pk}, t.lead_id FROM (SELECT json_array_elements_text(%s::json)::bigint AS id) AS l "
+            f"CROSS JOIN LATERAL (SELECT {pk}, lead_id FROM {table} WHERE lead_id = l.id) AS t",
+            [json.dumps(list(lead_ids))],
+        )
+        return cursor.fetchall()
 
 
 # --- Review candidates -----------------------------------------------------------------------
@@ -213,7 +249,7 @@ def leads_merge_many(
     moved_rows: dict[str, dict[int, list[Any]]] = {}
     for table, model in MOVED_MODELS.items():
         rows: dict[int, list[Any]] = defaultdict(list)
-        for pk, lead_id in model.objects.filter(lead_id__in=merged_ids).values_list("pk", "lead_id"):
+        for pk, lead_id in _rows_of(model, merged_ids):
             rows[lead_id].append(pk)
         moved_rows[table] = rows
     merges: list[Merge] = []
@@ -287,9 +323,12 @@ def leads_merge_many(
         )
     for objs in updates.values():
         bulk_update_rows(objs, ["lead"])
-    bulk_update_rows(
-        list(survivors.values()), [*MERGE_FIELDS, "account", "contact", "campaign", "last_activity_at", "updated_at"]
-    )
+    # Only the columns some merge here changed (the survivors were read locked, so the rest hold as read).
+    touched = {name for merge in merges for name in merge.changed}
+    columns = [
+        name for name in (*MERGE_FIELDS, *FILL_FIELDS, "last_activity_at") if name in touched or f"{name}_id" in touched
+    ]
+    bulk_update_rows(list(survivors.values()), [*columns, "updated_at"])
     bulk_update_rows(list(merged_fresh.values()), ["status", "merged_into", "owner", "pipeline_state", "updated_at"])
     bulk_insert_rows(notices)
     for merge, notice in zip(merges, notices, strict=True):
@@ -297,7 +336,7 @@ def leads_merge_many(
     added = _keys_add_many([survivors[pk] for pk in survivor_ids])
     for merge in merges:  # the keys a survivor gained go with its first merge here, for undo
         merge.moved["match_key"] = added.pop(merge.survivor_id, [])
-    Merge.objects.bulk_create(merges)
+    bulk_insert_rows(merges)
     lows = {min(m.survivor_id, m.merged_id) for m in merges}
     wanted = {(min(m.survivor_id, m.merged_id), max(m.survivor_id, m.merged_id)) for m in merges}
     reviewed = [
@@ -434,15 +473,25 @@ class ChunkPlan:
     keys: list[set[tuple[str, str]]]
     #: index of a lead dropped before insert -> index of the lead in the chunk it joins
     joins: dict[int, int]
+    #: ids of the stored leads matching saw
+    seen: set[int] = field(default_factory=set)
+    #: keys skipped as too common among the stored leads
+    common: set[tuple[str, str]] = field(default_factory=set)
 
 
 def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | None) -> ChunkPlan:
-    """Match an import chunk's unsaved leads with each other and the stored leads (keys locked to commit).
+    """Match an import chunk's unsaved leads with each other and the stored leads.
 
     A lead that is a duplicate of an earlier one in the chunk joins it before insert (its empty
     fields filled in from the duplicate); ``leads_dedupe_inserted`` finishes the rest once inserted.
+    No key is locked yet: ``leads_dedupe_inserted`` locks them at the end and matches again against
+    what another worker stored meanwhile, so two chunks only take turns for that last step.
     """
-    outcomes, keys = match_batch([record_of(lead) for lead in leads], rules=_rules(definition))
+    seen: set[int] = set()
+    common: set[tuple[str, str]] = set()
+    outcomes, keys = match_batch(
+        [record_of(lead) for lead in leads], rules=_rules(definition), lock=False, seen=seen, skipped=common
+    )
     joins = {}
     for n, outcome in enumerate(outcomes):
         if outcome.merge_into is not None and outcome.merge_into[0] == "new":
@@ -451,17 +500,66 @@ def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | 
             for name in MERGE_FIELDS:
                 if _empty(getattr(leads[target], name)) and not _empty(getattr(leads[n], name)):
                     setattr(leads[target], name, getattr(leads[n], name))
-    return ChunkPlan(outcomes, keys, joins)
+    return ChunkPlan(outcomes, keys, joins, seen, common)
 
 
-def leads_dedupe_inserted(*, plan: ChunkPlan, leads: Sequence[Lead | None]) -> set[int]:
+def leads_dedupe_inserted(
+    *, plan: ChunkPlan, leads: Sequence[Lead | None], definition: LeadDefinition | None = None
+) -> set[int]:
     """After insert: the chunk's keys, its review pairs, and merges into stored leads. ``leads`` is
-    the chunk's leads by index, ``None`` for those that joined another before insert."""
+    the chunk's leads by index, ``None`` for those that joined another before insert.
+
+    Then the keys that identify a person (``dedupe.matching.lock_keys``) are locked to the end of
+    the transaction and every key is looked up again: a lead another worker stored meanwhile
+    (committed while this chunk was matched) is matched with this chunk's lead now. Two workers
+    storing the same person (same e-mail, phone, or badge scan) at the same moment so take turns
+    only for this last step, and end with one lead."""
     kept = [(n, lead) for n, lead in enumerate(leads) if lead is not None]
-    bulk_insert_rows([MatchKey(lead_id=lead.pk, kind=k, value=v) for n, lead in kept for k, v in sorted(plan.keys[n])])
+    _keys_insert((lead.pk, k, v) for n, lead in kept for k, v in sorted(plan.keys[n]))
     ids = [lead.pk if lead is not None else 0 for lead in leads]
     outcomes = [o if n not in plan.joins else Outcome() for n, o in enumerate(plan.outcomes)]
-    return _apply(outcomes, ids, {lead.pk: lead for _, lead in kept}, plan.joins)
+    merged = _apply(outcomes, ids, {lead.pk: lead for _, lead in kept}, plan.joins)
+    return merged | _recheck_locked(plan, kept, outcomes, ids, definition)
+
+
+def _recheck_locked(
+    plan: ChunkPlan,
+    kept: Sequence[tuple[int, Lead]],
+    outcomes: Sequence[Outcome],
+    ids: Sequence[int],
+    definition: LeadDefinition | None,
+) -> set[int]:
+    own = {lead.pk for _, lead in kept}
+    locked = [lock_keys([plan.keys[n]]) for n, _ in kept]
+    keys_lock(set().union(*locked) if locked else set())
+    # Every key is looked up again (one query), the locked ones and the others: a lead committed
+    # since this chunk was matched is found, whatever key it shares.
+    every = [plan.keys[n] - plan.common for n, _ in kept]
+    # Per key, read past this chunk's own leads and those matching saw already (at most the cap).
+    extra: dict[tuple[str, str], int] = defaultdict(lambda: MAX_LEADS_PER_KEY)
+    for keys in every:
+        for key in keys:
+            extra[key] += 1
+    hits, _ = lookup_keys(set().union(*every) if every else set(), own | plan.seen, extra)
+    if not hits:
+        return set()
+    # This chunk's leads under a key with a new lead, unless merged already into a stored one (a
+    # lead of an earlier chunk is never merged away into a newer one).
+    roots = {
+        lead.pk
+        for (n, lead), keys in zip(kept, every, strict=True)
+        if outcomes[n].merge_into is None and any(key in hits for key in keys)
+    }
+    current = list(
+        Lead.objects.select_for_update(of=("self",)).filter(pk__in=roots, status=Lead.Status.ACTIVE).order_by("pk")
+    )
+    if not current:
+        return set()
+    again, _ = match_batch(
+        [record_of(lead) for lead in current], rules=_rules(definition), ids=[lead.pk for lead in current], lock=False
+    )
+    merged = _apply(again, [lead.pk for lead in current], {lead.pk: lead for lead in current})
+    return merged & own
 
 
 # --- Accounts and contacts ------------------------------------------------------------------

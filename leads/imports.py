@@ -533,7 +533,7 @@ def _store_chunk(
     bulk_insert_rows(
         [SourceRecord(lead=joined.get(id(lead), lead), source=job.source, external_id=ext) for ext, lead in records]
     )
-    merged_away = leads_dedupe_inserted(plan=plan, leads=by_index)
+    merged_away = leads_dedupe_inserted(plan=plan, leads=by_index, definition=definition)
     bulk_insert_rows(errors)
     rejected = sum(1 for e in errors if e.rejected)
     merged += len(plan.joins) + len(merged_away)
