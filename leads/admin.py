@@ -32,6 +32,8 @@ from leads.models import (
     ImportRowError,
     Lead,
     LeadDefinition,
+    Opportunity,
+    Reason,
     RescoreChunk,
     RescoreJob,
     SavedView,
@@ -218,12 +220,12 @@ class SourceRecordInline(admin.TabularInline):
 
 class StageChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = StageChange
-    fields = ["created_at", "from_stage", "to_stage", "actor", "reason"]
+    fields = ["created_at", "from_stage", "to_stage", "actor", "reason_code", "reason"]
     readonly_fields = fields
     verbose_name_plural = "stage history (read-only)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StageChange]:
-        return super().get_queryset(request).select_related("actor")
+        return super().get_queryset(request).select_related("actor", "reason_code")
 
 
 class ActivityInline(admin.TabularInline):
@@ -383,12 +385,50 @@ class SourceRecordAdmin(admin.ModelAdmin):
 class StageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Stage history, read-only: moves are made with ``lead_change_stage``."""
 
-    list_display = ["created_at", "lead", "from_stage", "to_stage", "actor", "reason"]
-    list_filter = ["to_stage", "from_stage"]
+    list_display = ["created_at", "lead", "from_stage", "to_stage", "actor", "reason_code", "reason"]
+    list_filter = ["to_stage", "from_stage", "reason_code"]
     search_fields = ["lead__email", "lead__last_name", "reason", "actor__username"]
     date_hierarchy = "created_at"
-    list_select_related = ["lead", "actor"]
+    list_select_related = ["lead", "actor", "reason_code"]
     show_full_result_count = False
+
+
+@admin.register(Reason)
+class ReasonAdmin(admin.ModelAdmin):
+    """The lost / disqualified / recycled lists. A reason in use cannot be deleted (``PROTECT``): deactivate it."""
+
+    list_display = ["label", "kind", "position", "is_active"]
+    list_editable = ["position", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["label"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(admin.ModelAdmin):
+    """Deals. Conversion and the outcome (won / lost) go through the services, so they are read-only here."""
+
+    list_display = [
+        "name",
+        "account",
+        "owner",
+        "source",
+        "campaign",
+        "amount",
+        "stage",
+        "expected_close_on",
+        "closed_on",
+    ]
+    list_filter = ["stage", "source", "campaign"]
+    search_fields = ["name", "account__name", "lead__email", "lead__last_name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["account", "owner", "source", "campaign"]
+    show_full_result_count = False
+    autocomplete_fields = ["account", "contact", "owner"]
+    readonly_fields = ["lead", "source", "campaign", "stage", "closed_on", "lost_reason", "created_at", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(Activity)

@@ -194,6 +194,31 @@ class LeadDefinition(TimeStampedModel):
         return int(self.rules.get("thresholds", {}).get("mql", 60))
 
 
+class Reason(TimeStampedModel):
+    """An entry in one of the reason lists the admins keep (why a lead was lost, disqualified or recycled).
+
+    Reasons are deactivated, never deleted once used: stage changes and opportunities point at them
+    with ``PROTECT``, so history keeps its meaning.
+    """
+
+    class Kind(models.TextChoices):
+        LOST = "lost", "Lost"
+        DISQUALIFIED = "disqualified", "Disqualified"
+        RECYCLED = "recycled", "Recycled"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    label = models.CharField(max_length=120)
+    is_active = models.BooleanField(default=True, help_text="Inactive reasons stay on history but cannot be picked")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order within its list")
+
+    class Meta:
+        ordering = ["kind", "position", "label"]
+        constraints = [models.UniqueConstraint(fields=["kind", "label"], name="reason_label_unique_per_kind")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class Stage(models.TextChoices):
     """The lead lifecycle. ``TRANSITIONS`` below is the one place that says which moves exist."""
 
@@ -315,6 +340,9 @@ class Lead(TimeStampedModel):
     accepted_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    stage_changed_at = models.DateTimeField(null=True, blank=True, help_text="When the lead last moved stage")
+    converted_at = models.DateTimeField(null=True, blank=True, help_text="When it became an opportunity")
+    revisit_on = models.DateField(null=True, blank=True, help_text="Recycled: when marketing looks at it again")
     # Kept as entered: values that failed validation, and fields we do not model.
     invalid_fields = models.JSONField(default=dict, blank=True, help_text="{field: problem} for values kept as entered")
     extra = models.JSONField(default=dict, blank=True, help_text="Free-form fields from the submission")
@@ -331,6 +359,8 @@ class Lead(TimeStampedModel):
             models.Index(fields=["pipeline_state", "updated_at"], name="lead_pipeline_idx"),
             models.Index(fields=["junk_reason"], name="lead_junk_reason_idx", condition=~Q(junk_reason="")),
             models.Index(fields=["-created_at"], name="lead_created_idx"),
+            models.Index(fields=["stage", "stage_changed_at"], name="lead_stage_changed_idx"),
+            models.Index(fields=["revisit_on"], name="lead_revisit_idx", condition=Q(revisit_on__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(stage="junk") | ~Q(junk_reason=""), name="junk_lead_has_reason"),
@@ -396,7 +426,10 @@ class StageChange(models.Model):
         related_name="+",
         help_text="Empty when the pipeline moved it",
     )
-    reason = models.TextField(blank=True)
+    reason = models.TextField(blank=True, help_text="Free text: why, in the mover's words")
+    reason_code = models.ForeignKey(
+        Reason, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="From the admins' lists"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -408,6 +441,62 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_stage} -> {self.to_stage}"
+
+
+class Opportunity(TimeStampedModel):
+    """A deal made from a converted lead: amount, expected close and the outcome.
+
+    ``source`` and ``campaign`` are copied from the lead at conversion so revenue per source and
+    per campaign is one aggregate over this table, without joining leads.
+    """
+
+    class Stage(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    lead = models.OneToOneField(Lead, on_delete=models.PROTECT, related_name="opportunity")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="opportunities")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="opportunities")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    name = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    expected_close_on = models.DateField()
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.OPEN)
+    closed_on = models.DateField(null=True, blank=True)
+    lost_reason = models.ForeignKey(
+        Reason, null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "opportunities"
+        indexes = [
+            models.Index(fields=["stage", "closed_on"], name="opportunity_stage_closed_idx"),
+            models.Index(fields=["source", "stage"], name="opportunity_source_stage_idx"),
+            models.Index(fields=["campaign", "stage"], name="opportunity_campaign_stage_idx"),
+            models.Index(fields=["owner", "stage"], name="opportunity_owner_stage_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(stage__in=["won", "lost"], closed_on__isnull=False)
+                | Q(stage="open", closed_on__isnull=True),
+                name="opportunity_closed_on_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=Q(lost_reason__isnull=True) | Q(stage="lost"), name="opportunity_lost_reason_only_when_lost"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Activity(TimeStampedModel):

@@ -7,7 +7,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from leads.models import Account, Activity, Campaign, Contact, Lead, LeadDefinition, Source, Stage
+from leads.models import (
+    Account,
+    Activity,
+    Campaign,
+    Contact,
+    Lead,
+    LeadDefinition,
+    Opportunity,
+    Reason,
+    Source,
+    Stage,
+)
 from routing.models import Rep, Territory, TerritoryMembership
 from scoring.defaults import DEFAULT_RULES
 
@@ -90,6 +101,31 @@ class LeadFactory(factory.django.DjangoModelFactory):
     source = factory.SubFactory(SourceFactory)
     stage = Stage.NEW
     pipeline_state = Lead.PipelineState.ROUTED
+
+
+class ReasonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Reason
+        django_get_or_create = ("kind", "label")
+
+    kind = Reason.Kind.LOST
+    label = factory.Sequence(lambda n: f"Reason {n}")
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    """An open opportunity on a converted lead; source and campaign copied from the lead as conversion does."""
+
+    class Meta:
+        model = Opportunity
+
+    lead = factory.SubFactory(LeadFactory, stage=Stage.OPPORTUNITY, converted_at=factory.LazyFunction(timezone.now))
+    account = factory.SubFactory(AccountFactory)
+    source = factory.LazyAttribute(lambda o: o.lead.source)
+    campaign = factory.LazyAttribute(lambda o: o.lead.campaign)
+    owner = factory.LazyAttribute(lambda o: o.lead.owner)
+    name = factory.LazyAttribute(lambda o: f"{o.account.name} deal")
+    amount = 10000
+    expected_close_on = factory.LazyFunction(lambda: timezone.localdate())
 
 
 class ActivityFactory(factory.django.DjangoModelFactory):

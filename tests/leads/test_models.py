@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from leads.models import (
@@ -15,15 +17,20 @@ from leads.models import (
     Campaign,
     Lead,
     LeadDefinition,
+    Opportunity,
+    Reason,
     Source,
     SourceRecord,
     Stage,
+    StageChange,
 )
 from tests.factories import (
     AccountFactory,
     CampaignFactory,
     LeadDefinitionFactory,
     LeadFactory,
+    OpportunityFactory,
+    ReasonFactory,
     SourceFactory,
 )
 
@@ -234,3 +241,75 @@ def test_every_row_knows_when_it_was_made():
     lead = LeadFactory()
 
     assert before <= lead.created_at <= lead.updated_at <= timezone.now()
+
+
+# Lifecycle: reasons and opportunities (issue #7)
+
+
+def test_default_reason_lists_are_seeded_in_order():
+    lost = list(Reason.objects.filter(kind=Reason.Kind.LOST).values_list("label", flat=True))
+    disqualified = set(Reason.objects.filter(kind=Reason.Kind.DISQUALIFIED).values_list("label", flat=True))
+    recycled = set(Reason.objects.filter(kind=Reason.Kind.RECYCLED).values_list("label", flat=True))
+
+    assert lost == ["Price", "Competitor", "No budget", "No decision", "Timing", "Went dark"]
+    assert disqualified == {"Not a fit", "Competitor", "Student", "Spam", "Bad data", "Duplicate"}
+    assert recycled == {"Not ready", "No budget this year", "Timing"}
+
+
+def test_a_reason_label_is_unique_within_its_list_only():
+    ReasonFactory(kind=Reason.Kind.RECYCLED, label="Reorg")
+    Reason.objects.create(kind=Reason.Kind.LOST, label="Reorg")
+
+    with pytest.raises(IntegrityError, match="reason_label_unique_per_kind"), transaction.atomic():
+        Reason.objects.create(kind=Reason.Kind.RECYCLED, label="Reorg")
+
+
+def test_a_reason_in_use_cannot_be_deleted():
+    reason = Reason.objects.get(kind=Reason.Kind.DISQUALIFIED, label="Spam")
+    lead = LeadFactory(stage=Stage.JUNK, junk_reason="Spam")
+    StageChange.objects.create(lead=lead, from_stage=Stage.NEW, to_stage=Stage.JUNK, reason_code=reason)
+
+    with pytest.raises(ProtectedError):
+        reason.delete()
+
+
+def test_opportunity_amount_cannot_be_negative():
+    with pytest.raises(IntegrityError, match="opportunity_amount_not_negative"), transaction.atomic():
+        OpportunityFactory(amount=Decimal("-0.01"))
+
+
+@pytest.mark.parametrize(
+    ("stage", "closed"),
+    [("open", True), ("won", False), ("lost", False)],
+)
+def test_opportunity_has_a_close_date_exactly_when_closed(stage, closed):
+    closed_on = date(2026, 5, 1) if closed else None
+
+    with pytest.raises(IntegrityError, match="opportunity_closed_on_iff_closed"), transaction.atomic():
+        OpportunityFactory(stage=stage, closed_on=closed_on)
+
+
+def test_only_a_lost_opportunity_carries_a_lost_reason():
+    price = Reason.objects.get(kind=Reason.Kind.LOST, label="Price")
+    lost = OpportunityFactory(stage="lost", closed_on=date(2026, 5, 1), lost_reason=price)
+
+    with pytest.raises(IntegrityError, match="opportunity_lost_reason_only_when_lost"), transaction.atomic():
+        OpportunityFactory(stage="won", closed_on=date(2026, 5, 1), lost_reason=price)
+    assert Opportunity.objects.get(pk=lost.pk).lost_reason == price
+
+
+def test_a_lead_has_at_most_one_opportunity_and_keeps_its_source_and_campaign():
+    campaign = CampaignFactory()
+    opportunity = OpportunityFactory(lead__campaign=campaign, lead__source=campaign.source)
+
+    assert (opportunity.source, opportunity.campaign) == (campaign.source, campaign)
+    assert Lead.objects.get(pk=opportunity.lead_id).opportunity == opportunity
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OpportunityFactory(lead=opportunity.lead)
+
+
+def test_a_lead_with_an_opportunity_cannot_be_deleted():
+    opportunity = OpportunityFactory()
+
+    with pytest.raises(ProtectedError):
+        opportunity.lead.delete()
