@@ -7,8 +7,6 @@ which an htmx partial refreshes every second until the import is finished, so a 
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -17,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leadflow.csv import csv_response
 from leads.import_forms import ImportMappingForm, ImportUploadForm
 from leads.imports import (
     ImportFileError,
@@ -38,8 +37,6 @@ PREVIEW_ROWS = 10
 EXAMPLES_PER_COLUMN = 3
 #: Row problems shown on the progress page; the downloadable report has them all.
 ERRORS_SHOWN = 20
-#: A cell starting with one of these is run as a formula by spreadsheets (CSV injection).
-_SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 _import_page = page_permission_required("leads.import_leads")
 
@@ -135,33 +132,19 @@ def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
 def import_errors_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """Every row problem as CSV, streamed: row, field, problem, value, outcome; safe to open in a spreadsheet."""
     job = _job_or_404(pk)
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        # The byte-order mark makes Excel read the file as UTF-8.
-        yield "\ufeff" + writer.writerow(["row", "field", "problem", "value", "outcome"])
-        for error in import_job_errors(job=job):
-            outcome = "rejected" if error.rejected else "imported, value kept as entered"
-            cells = [error.row_number, error.field, error.problem, error.value, outcome]
-            yield writer.writerow([spreadsheet_safe(cell) for cell in cells])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
-    return response
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula, made plain text by a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_SPREADSHEET_TRIGGERS):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    """A file-like object whose write returns the line, so ``csv.writer`` feeds a generator."""
-
-    def write(self, value: str) -> str:
-        return value
+    rows = (
+        [
+            error.row_number,
+            error.field,
+            error.problem,
+            error.value,
+            "rejected" if error.rejected else "imported, value kept as entered",
+        ]
+        for error in import_job_errors(job=job)
+    )
+    return csv_response(
+        filename=f"import-{job.pk}-errors.csv", header=["row", "field", "problem", "value", "outcome"], rows=rows
+    )
 
 
 # --- What the pages show ----------------------------------------------------------------------
