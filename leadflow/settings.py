@@ -145,6 +145,8 @@ CELERY_BEAT_SCHEDULE = {
     "rescore-decay": {"task": "scoring.tasks.rescore_decay_task", "schedule": crontab(hour=3, minute=0)},
     # Leads waiting in overflow go to reps as they free up, hottest first.
     "overflow-drain": {"task": "routing.tasks.overflow_drain_task", "schedule": 60},
+    # Recycled leads whose revisit date has come: a notice, a rescore, and the inbox's "Due for revisit".
+    "lifecycle-revisit": {"task": "leads.tasks.leads_revisit_due_task", "schedule": crontab(hour=6, minute=0)},
 }
 
 # The intake pipeline.

@@ -42,7 +42,13 @@ from leads.models import (
     StageChange,
     Submission,
 )
-from leads.services import STAGES_NEEDING_REASON, lead_change_stage, source_rotate_key
+from leads.services import (
+    LeadOperationError,
+    lead_change_stage,
+    lead_stage_move_refusal,
+    source_rotate_key,
+    stage_why_clean,
+)
 
 admin.site.site_header = "LeadFlow admin"
 admin.site.site_title = "LeadFlow admin"
@@ -252,20 +258,41 @@ class LeadAdminForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         help_text="Needed to move a lead to junk, nurture or lost; kept in the lead's stage history.",
     )
+    stage_reason_code = forms.ModelChoiceField(
+        label="Reason from the lists",
+        required=False,
+        queryset=Reason.objects.filter(is_active=True),
+        help_text="Lost needs a lost reason, junk a disqualified one; a recycled reason (with a revisit date) "
+        "recycles a lead to nurture.",
+    )
+    stage_revisit_on = forms.DateField(label="Revisit on", required=False, help_text="Recycling: when to look again")
+
+    #: Where the service's refusals are shown.
+    _error_fields = {
+        "stage": "stage",
+        "reason": "stage_reason",
+        "reason_code": "stage_reason_code",
+        "revisit_on": "stage_revisit_on",
+    }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         to_stage = cleaned.get("stage")
         # ``self.instance`` still holds the stored stage here: the form copies its values later.
         if self.instance.pk and to_stage and to_stage != self.instance.stage:
-            if not self.instance.can_move_to(to_stage):
-                self.add_error(
-                    "stage",
-                    f"A lead in stage {self.instance.get_stage_display()} cannot move to "
-                    f"{dict(self.fields['stage'].choices)[to_stage]}.",
+            refusal = lead_stage_move_refusal(lead=self.instance, to_stage=to_stage)
+            if refusal:
+                self.add_error("stage", refusal)
+                return cleaned
+            try:
+                stage_why_clean(
+                    to_stage=to_stage,
+                    reason=cleaned.get("stage_reason", ""),
+                    reason_code=cleaned.get("stage_reason_code"),
+                    revisit_on=cleaned.get("stage_revisit_on"),
                 )
-            elif to_stage in STAGES_NEEDING_REASON and not cleaned.get("stage_reason", "").strip():
-                self.add_error("stage_reason", "Moving a lead to this stage needs a reason.")
+            except LeadOperationError as error:
+                self.add_error(self._error_fields.get(error.field or "", None), str(error))
         return cleaned
 
 
@@ -297,6 +324,9 @@ class LeadAdmin(admin.ModelAdmin):
         "status",
         "merged_into",
         "pipeline_state",
+        "stage_changed_at",
+        "revisit_on",
+        "converted_at",
         "score",
         "fit_score",
         "engagement_score",
@@ -313,7 +343,21 @@ class LeadAdmin(admin.ModelAdmin):
         ("Provenance and links", {"fields": ["source", "campaign", "import_job", "account", "contact"]}),
         (
             "Lifecycle",
-            {"fields": ["stage", "stage_reason", "junk_reason", "status", "merged_into", "pipeline_state"]},
+            {
+                "fields": [
+                    "stage",
+                    "stage_reason",
+                    "stage_reason_code",
+                    "stage_revisit_on",
+                    "stage_changed_at",
+                    "revisit_on",
+                    "converted_at",
+                    "junk_reason",
+                    "status",
+                    "merged_into",
+                    "pipeline_state",
+                ]
+            },
         ),
         (
             "Score",
@@ -353,6 +397,8 @@ class LeadAdmin(admin.ModelAdmin):
                 to_stage=to_stage,
                 actor=request.user,
                 reason=form.cleaned_data.get("stage_reason", ""),
+                reason_code=form.cleaned_data.get("stage_reason_code"),
+                revisit_on=form.cleaned_data.get("stage_revisit_on"),
                 ip_address=_client_ip(request),
             )
         else:

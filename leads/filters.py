@@ -8,6 +8,7 @@ import datetime
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -36,11 +37,23 @@ class LeadFilter(django_filters.FilterSet):
     junk_reason = django_filters.CharFilter(lookup_expr="icontains")
     country = django_filters.CharFilter(lookup_expr="iexact")
     import_job = django_filters.NumberFilter(field_name="import_job", label="Import")
+    revisit_due = django_filters.BooleanFilter(
+        method="filter_revisit_due",
+        label="Due for revisit",
+        help_text="Recycled leads in nurture whose revisit date has come (true), or not (false)",
+    )
     q = django_filters.CharFilter(method="filter_search", label="Search")
 
     class Meta:
         model = Lead
         fields = ["stage", "status", "pipeline_state", "source", "campaign", "owner", "country"]
+
+    def filter_revisit_due(self, queryset: QuerySet[Lead], name: str, value: bool | None) -> QuerySet[Lead]:
+        """On ``revisit_on``'s partial index: recycled leads back on marketing's desk."""
+        due = Q(stage=Stage.NURTURE, revisit_on__lte=timezone.localdate())
+        if value is None:
+            return queryset
+        return queryset.filter(due) if value else queryset.exclude(due)
 
     def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
         """Name, e-mail, company or e-mail domain; e-mail prefix matches use the e-mail index."""

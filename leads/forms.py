@@ -12,7 +12,9 @@ from django.db.models import QuerySet
 from django.utils.datastructures import MultiValueDict
 
 from leads.filters import LeadFilter
-from leads.models import STAGE_TRANSITIONS, Lead, SavedView, Stage
+from leads.models import STAGE_TRANSITIONS, Lead, Reason, SavedView, Stage
+from leads.permissions import lead_stage_change_allowed
+from leads.services import lead_stage_move_refusal
 
 
 class SingleSelectAsList(forms.Select):
@@ -44,6 +46,7 @@ class InboxFilterForm(forms.Form):
         fields["owner"].label_from_instance = _user_label
         fields["unowned"].widget = OptionalCheckbox()
         fields["unowned"].label = "Unowned only"
+        fields["revisit_due"].widget = OptionalCheckbox()
         for name in ("score_min", "score_max"):
             fields[name].widget.attrs.update(step="1", inputmode="numeric", placeholder="0" if "min" in name else "100")
         fields["score_min"].label = "Score from"
@@ -69,22 +72,59 @@ def _user_label(user: AbstractBaseUser) -> str:
     return user.get_full_name() or user.get_username()
 
 
+class ReasonChoiceField(forms.ModelChoiceField):
+    """The admin-kept reasons (active ones), grouped by list in the drop-down."""
+
+    def __init__(self, *, kinds: list[str] | None = None, **kwargs: Any) -> None:
+        reasons = Reason.objects.filter(is_active=True)
+        if kinds is not None:
+            reasons = reasons.filter(kind__in=kinds)
+        kwargs.setdefault("empty_label", "Pick a reason…")
+        super().__init__(queryset=reasons, **kwargs)
+
+    def grouped_choices(self) -> list[tuple[str, list[tuple[int, str]]]]:
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for reason in self.queryset:
+            groups.setdefault(reason.get_kind_display(), []).append((reason.pk, reason.label))
+        return list(groups.items())
+
+
 class StageChangeForm(forms.Form):
-    """Move a lead to another stage. The drop-down offers the moves the lifecycle allows from here;
-    the service has the last word (and its message is shown on the field it names)."""
+    """Move a lead to another stage. The drop-down offers the moves the lifecycle allows from here and
+    ``user`` may make (``lead_stage_change_allowed``); the service has the last word (and its message
+    is shown on the field it names). Opportunity, won and lost-from-opportunity are made by converting
+    and closing, so they are not offered here."""
 
     stage = forms.ChoiceField(label="Move to", choices=Stage.choices)
+    reason_code = ReasonChoiceField(
+        label="Reason from the list",
+        required=False,
+        help_text="Lost and junk need one; a recycled reason (with a revisit date) hands the lead back to marketing.",
+    )
+    revisit_on = forms.DateField(
+        label="Revisit on", required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="For a recycle"
+    )
     reason = forms.CharField(
-        label="Reason",
+        label="Details",
         required=False,
         max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Needed for junk, nurture and lost"}),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Needed for nurture; optional with a listed reason"}),
     )
 
-    def __init__(self, *args: Any, lead: Lead, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lead: Lead, user: AbstractBaseUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         allowed = STAGE_TRANSITIONS[Stage(lead.stage)]
-        self.fields["stage"].widget.choices = [(value, label) for value, label in Stage.choices if value in allowed]
+        offered = [
+            (value, label)
+            for value, label in Stage.choices
+            if value in allowed
+            and lead_stage_move_refusal(lead=lead, to_stage=value) is None
+            and lead_stage_change_allowed(user=user, lead=lead, to_stage=value)
+        ]
+        # Only the widget is narrowed: a move posted anyway gets the service's message, which says why.
+        self.fields["stage"].widget.choices = offered
+        reason_field = self.fields["reason_code"]
+        reason_field.widget.choices = [("", reason_field.empty_label), *reason_field.grouped_choices()]
 
     @property
     def has_moves(self) -> bool:
@@ -137,17 +177,6 @@ BULK_ACTION_STAGES = {
     BulkAction.RESTORE: Stage.NEW,
 }
 
-#: Why marketers most often disqualify a lead; "other" asks for the details.
-JUNK_REASONS = [
-    ("competitor", "Competitor"),
-    ("spam", "Spam"),
-    ("student", "Student"),
-    ("not_our_market", "Not our market"),
-    ("duplicate", "Duplicate"),
-    ("test_entry", "Test entry"),
-    ("other", "Other"),
-]
-
 
 class BulkActionForm(forms.Form):
     """One action on the leads ticked in the inbox. The button pressed names the action; each action
@@ -157,7 +186,7 @@ class BulkActionForm(forms.Form):
 
     lead = LeadIdsField(limit=MAX_LEADS)
     action = forms.ChoiceField(choices=BulkAction.choices)
-    disqualify_reason = forms.ChoiceField(label="Why", required=False, choices=[("", "Pick a reason…"), *JUNK_REASONS])
+    disqualify_reason = ReasonChoiceField(label="Why", required=False, kinds=[Reason.Kind.DISQUALIFIED])
     disqualify_note = forms.CharField(
         label="Details",
         required=False,
@@ -184,8 +213,12 @@ class BulkActionForm(forms.Form):
         action = data.get("action")
         data["to_stage"] = BULK_ACTION_STAGES.get(action)
         data["reason"] = ""
+        data["reason_code"] = None
         if action == BulkAction.DISQUALIFY:
-            data["reason"] = self._disqualify_reason(data)
+            data["reason_code"] = data.get("disqualify_reason")
+            data["reason"] = data.get("disqualify_note", "").strip()
+            if data["reason_code"] is None and "disqualify_reason" not in self.errors:
+                self.add_error("disqualify_reason", "Pick why these leads are junk.")
         elif action == BulkAction.NURTURE:
             data["reason"] = data.get("nurture_reason", "").strip()
             if not data["reason"]:
@@ -193,20 +226,6 @@ class BulkActionForm(forms.Form):
         elif action == BulkAction.ASSIGN and not data.get("owner") and "owner" not in self.errors:
             self.add_error("owner", "Pick the rep to assign these leads to.")
         return data
-
-    def _disqualify_reason(self, data: dict[str, Any]) -> str:
-        """The junk reason as the list will show it: "Competitor: works at rivalcrm.com", or the details for "other"."""
-        choice = data.get("disqualify_reason", "")
-        note = data.get("disqualify_note", "").strip()
-        if not choice:
-            self.add_error("disqualify_reason", "Pick why these leads are junk.")
-            return ""
-        if choice == "other":
-            if not note:
-                self.add_error("disqualify_note", "Say why: “Other” needs the details.")
-            return note
-        label = dict(JUNK_REASONS)[choice]
-        return f"{label}: {note}" if note else label
 
     @property
     def selected_ids(self) -> set[int]:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from leadflow.models import TimeStampedModel
 
@@ -238,8 +239,8 @@ STAGE_TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.JUNK: frozenset({Stage.NEW, Stage.NURTURE}),
     Stage.NURTURE: frozenset({Stage.MQL, Stage.JUNK}),
     Stage.MQL: frozenset({Stage.SAL, Stage.NURTURE, Stage.JUNK}),
-    Stage.SAL: frozenset({Stage.SQL, Stage.NURTURE, Stage.LOST}),
-    Stage.SQL: frozenset({Stage.OPPORTUNITY, Stage.NURTURE, Stage.LOST}),
+    Stage.SAL: frozenset({Stage.SQL, Stage.NURTURE, Stage.LOST, Stage.JUNK}),
+    Stage.SQL: frozenset({Stage.OPPORTUNITY, Stage.NURTURE, Stage.LOST, Stage.JUNK}),
     Stage.OPPORTUNITY: frozenset({Stage.WON, Stage.LOST}),
     Stage.WON: frozenset(),
     Stage.LOST: frozenset({Stage.NURTURE}),
@@ -340,7 +341,9 @@ class Lead(TimeStampedModel):
     accepted_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
-    stage_changed_at = models.DateTimeField(null=True, blank=True, help_text="When the lead last moved stage")
+    stage_changed_at = models.DateTimeField(
+        null=True, blank=True, default=timezone.now, help_text="When the lead last moved stage (or was created)"
+    )
     converted_at = models.DateTimeField(null=True, blank=True, help_text="When it became an opportunity")
     revisit_on = models.DateField(null=True, blank=True, help_text="Recycled: when marketing looks at it again")
     # Kept as entered: values that failed validation, and fields we do not model.

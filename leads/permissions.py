@@ -14,8 +14,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from leads.models import Lead
+from leads.models import Lead, Stage
+from leads.roles import ADMIN, user_roles
 from leads.selectors import lead_list_visible
+
+#: Stages that record sales' decisions (accepted, qualified, converted, closed): marketing never moves a lead there.
+SALES_STAGES = frozenset({Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.WON, Stage.LOST})
 
 
 def page_permission_required(*perms: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -35,8 +39,8 @@ def get_visible_lead_or_404(*, user: AbstractBaseUser | AnonymousUser, pk: int) 
     return get_object_or_404(leads, pk=pk)
 
 
-def lead_stage_change_allowed(*, user: AbstractBaseUser | AnonymousUser, lead: Lead) -> bool:
-    """Marketing and admins triage any lead; a rep moves only the leads they own."""
+def lead_change_allowed(*, user: AbstractBaseUser | AnonymousUser, lead: Lead) -> bool:
+    """Correcting a lead's details: marketing and admins on any lead, a rep on the leads they own."""
     if not user.is_authenticated or not user.has_perm("leads.change_lead"):
         return False
     if user.has_perm("leads.triage_lead"):
@@ -44,10 +48,35 @@ def lead_stage_change_allowed(*, user: AbstractBaseUser | AnonymousUser, lead: L
     return user.has_perm("leads.work_lead") and lead.owner_id == user.pk
 
 
-def lead_stage_change_check(*, user: AbstractBaseUser | AnonymousUser, lead: Lead) -> None:
-    """Raise ``PermissionDenied`` (a 403) unless ``user`` may move ``lead`` between stages."""
-    if not lead_stage_change_allowed(user=user, lead=lead):
-        raise PermissionDenied("You may not change this lead's stage.")
+def lead_stage_change_allowed(
+    *, user: AbstractBaseUser | AnonymousUser | None, lead: Lead, to_stage: str | None = None
+) -> bool:
+    """Who may move what, the one rule for pages, API and bulk actions alike.
+
+    Admins move any lead; a rep moves the leads they own (to any stage the lifecycle allows); marketing
+    moves unowned leads between its own stages (new, junk, nurture, MQL) but not into sales' stages.
+    Without ``to_stage``: whether ``user`` may move ``lead`` at all. Which moves exist is the lifecycle's
+    business (``STAGE_TRANSITIONS`` and the services), not this function's.
+    """
+    if user is None or not user.is_authenticated or not user.has_perm("leads.change_lead"):
+        return False
+    roles = user_roles(user)
+    if ADMIN in roles:
+        return True
+    if user.has_perm("leads.work_lead") and lead.owner_id is not None and lead.owner_id == user.pk:
+        return True
+    if user.has_perm("leads.triage_lead") and lead.owner_id is None:
+        return to_stage is None or to_stage not in SALES_STAGES
+    return False
+
+
+def lead_stage_change_check(*, user: AbstractBaseUser | AnonymousUser, lead: Lead, to_stage: str | None = None) -> None:
+    """Raise ``PermissionDenied`` (a 403) unless ``user`` may move ``lead`` (to ``to_stage``)."""
+    if not lead_stage_change_allowed(user=user, lead=lead, to_stage=to_stage):
+        if lead.owner_id is not None and lead.owner_id != getattr(user, "pk", None):
+            raise PermissionDenied("This lead belongs to a rep: only they, or an admin, may move it.")
+        where = f" to {Stage(to_stage).label}" if to_stage in Stage.values else ""
+        raise PermissionDenied(f"You may not move this lead{where}.")
 
 
 def lead_claim_allowed(*, user: AbstractBaseUser | AnonymousUser, lead: Lead) -> bool:

@@ -26,7 +26,7 @@ from leads.normalize import normalize_lead
 from leads.screening import screen_lead
 from leads.selectors import lead_definition_current
 from scoring.engine import LeadFacts, score_lead
-from scoring.qualify import RELEASE_FIELDS, Qualification, leads_qualify
+from scoring.qualify import MOVE_FIELDS, RELEASE_FIELDS, Qualification, leads_qualify
 from scoring.services import SCORE_COLUMNS, lead_facts_bulk, lead_fields, lead_set_score
 
 State = Lead.PipelineState
@@ -131,12 +131,12 @@ def leads_screen(*, lead_ids: Sequence[int], definition: LeadDefinition | None =
         .values_list("lead_id", "spam_reason")
     )
     changes = _screen(leads, definition or lead_definition_current(), spam)
-    _advance(leads, ["stage", "junk_reason"], State.SCREENED)
+    _advance(leads, ["stage", "junk_reason", "stage_changed_at"], State.SCREENED)
     StageChange.objects.bulk_create(changes)
     return len(leads)
 
 
-SCORE_FIELDS = (*SCORE_COLUMNS, "stage")
+SCORE_FIELDS = (*SCORE_COLUMNS, *MOVE_FIELDS)
 
 
 @transaction.atomic
@@ -190,6 +190,7 @@ def _screen(leads: Sequence[Lead], definition: LeadDefinition | None, spam: Mapp
         )
         if verdict:
             lead.stage = Stage.JUNK
+            lead.stage_changed_at = timezone.now()
             lead.junk_reason = verdict.reason[:200]
             changes.append(
                 StageChange(lead=lead, from_stage=Stage.NEW, to_stage=Stage.JUNK, reason=f"Screening: {verdict.reason}")

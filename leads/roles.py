@@ -16,6 +16,8 @@ ADMIN = "admin"
 ROLES = (MARKETING, SALES, ADMIN)
 
 _VIEW_REFERENCE = [
+    "leads.view_reason",
+    "leads.view_opportunity",
     "leads.view_account",
     "leads.view_contact",
     "leads.view_source",
@@ -54,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "leads.add_activity",
         "leads.add_contact",
         "leads.change_contact",
+        "leads.add_opportunity",
+        "leads.change_opportunity",
     ],
     ADMIN: [
         *_VIEW_REFERENCE,
@@ -77,6 +81,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "leads.change_leaddefinition",
         "leads.edit_definition",
         "leads.approve_definition",
+        "leads.add_reason",
+        "leads.change_reason",
+        "leads.add_opportunity",
+        "leads.change_opportunity",
         "leads.view_auditevent",
         "routing.add_territory",
         "routing.change_territory",

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
-from leads.models import Activity, Lead, LeadDefinition, SavedView, Stage, Submission
+from leads.models import Activity, Lead, LeadDefinition, Opportunity, Reason, SavedView, Stage, Submission
 from leads.roles import SALES
 
 
@@ -110,11 +110,12 @@ def lead_timeline_entries(*, lead: Lead) -> list[TimelineEntry]:
         TimelineEntry(
             at=change.created_at,
             kind="stage",
-            title=f"{Stage(change.from_stage).label} → {Stage(change.to_stage).label}",
+            title=f"{Stage(change.from_stage).label} → {Stage(change.to_stage).label}"
+            + (f" · {change.reason_code.label}" if change.reason_code else ""),
             body=change.reason,
             actor=change.actor,
         )
-        for change in lead.stage_changes.select_related("actor")
+        for change in lead.stage_changes.select_related("actor", "reason_code")
     ]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries
@@ -182,3 +183,20 @@ def saved_view_list_shared(*, user: AbstractBaseUser) -> QuerySet[SavedView]:
 def lead_definition_current() -> LeadDefinition | None:
     """The published lead definition, if any."""
     return LeadDefinition.objects.filter(status=LeadDefinition.Status.PUBLISHED).first()
+
+
+def opportunity_list_visible(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Opportunity]:
+    """The opportunities whose lead ``user`` may see (a rep: their own)."""
+    if not user.is_authenticated or not user.has_perm("leads.view_opportunity"):
+        return Opportunity.objects.none()
+    if user.has_perm("leads.view_all_leads"):
+        return Opportunity.objects.all()
+    return Opportunity.objects.filter(lead__in=lead_list_visible(user=user).values("pk"))
+
+
+def reason_lists() -> dict[str, list[Reason]]:
+    """Every reason, active or not, by list, in the order the drop-downs show them."""
+    lists: dict[str, list[Reason]] = {kind: [] for kind in Reason.Kind.values}
+    for reason in Reason.objects.order_by("kind", "position", "label"):
+        lists[reason.kind].append(reason)
+    return lists

@@ -24,6 +24,7 @@ from leads.models import (
     AuditEvent,
     Campaign,
     Lead,
+    Reason,
     SavedView,
     Source,
     Stage,
@@ -31,6 +32,7 @@ from leads.models import (
     Submission,
 )
 from leads.normalize import normalize_lead
+from leads.permissions import lead_stage_change_allowed
 from leads.roles import SALES, user_roles
 from leads.selectors import lead_claimable_q, lead_definition_current
 from routing.models import Rep
@@ -39,6 +41,12 @@ ModelT = TypeVar("ModelT", bound=models.Model)
 
 #: Stages a lead may only enter with a reason, because someone will ask why later.
 STAGES_NEEDING_REASON = frozenset({Stage.JUNK, Stage.NURTURE, Stage.LOST})
+#: Moves that need a reason from the admin-kept lists (``Reason``), and which list.
+STAGE_REASON_KINDS: dict[str, str] = {Stage.LOST: Reason.Kind.LOST, Stage.JUNK: Reason.Kind.DISQUALIFIED}
+#: Stages only conversion and closing the opportunity move a lead into, or out of (``leads.lifecycle``).
+OPPORTUNITY_STAGES = frozenset({Stage.OPPORTUNITY, Stage.WON})
+#: Marketing's stages: a lead moved here from sales is handed back (owner, SLA and acceptance cleared).
+MARKETING_STAGES = frozenset({Stage.NEW, Stage.JUNK, Stage.NURTURE})
 
 
 class LeadOperationError(Exception):
@@ -103,53 +111,150 @@ def audit_record_many(
 # which stages need a reason, what a move writes, and the history and audit rows it leaves.
 
 
-def _stage_reason_clean(*, to_stage: str, reason: str) -> str:
-    """``reason`` trimmed; refused when ``to_stage`` needs one and there is none."""
-    reason = reason.strip()
-    if to_stage in STAGES_NEEDING_REASON and not reason:
+@dataclass(frozen=True, slots=True)
+class StageWhy:
+    """Why a move happens: free text, a reason from the lists, and for a recycle the date to look again."""
+
+    text: str = ""
+    code: Reason | None = None
+    revisit_on: datetime.date | None = None
+
+    @property
+    def summary(self) -> str:
+        """The reason in one line, e.g. "Competitor: works at rivalcrm.com" (a junk lead's ``junk_reason``)."""
+        if self.code is None:
+            return self.text
+        return f"{self.code.label}: {self.text}" if self.text else self.code.label
+
+    @property
+    def is_recycle(self) -> bool:
+        return self.revisit_on is not None
+
+
+def stage_why_clean(
+    *,
+    to_stage: str,
+    reason: str = "",
+    reason_code: Reason | None = None,
+    revisit_on: datetime.date | None = None,
+    reason_code_required: bool = True,
+) -> StageWhy:
+    """Check the why of a move to ``to_stage``; refused (naming the field) when it is missing or does not fit.
+
+    Lost and disqualified (junk) moves need a reason from the admins' lists; nurture needs a reason,
+    and is a *recycle* when it comes with a recycled reason and a date to revisit (both, then).
+    ``reason_code_required=False`` is for moves whose reason is recorded elsewhere (a sales
+    rejection keeps its own ``Rejection``).
+    """
+    text = reason.strip()
+    if reason_code is not None:
+        if reason_code.kind == Reason.Kind.RECYCLED:
+            expected = Stage.NURTURE
+        else:
+            expected = next((stage for stage, kind in STAGE_REASON_KINDS.items() if kind == reason_code.kind), None)
+        if expected != to_stage:
+            raise LeadOperationError(
+                f"“{reason_code.label}” is a {reason_code.get_kind_display().lower()} reason; "
+                f"it does not go with a move to {Stage(to_stage).label}.",
+                field="reason_code",
+            )
+        if not reason_code.is_active:
+            raise LeadOperationError(f"“{reason_code.label}” is no longer in use; pick another.", field="reason_code")
+    needed_kind = STAGE_REASON_KINDS.get(to_stage)
+    if needed_kind is not None and reason_code is None and reason_code_required:
+        raise LeadOperationError(
+            f"Moving a lead to {Stage(to_stage).label} needs a reason from the "
+            f"{Reason.Kind(needed_kind).label.lower()} reasons list.",
+            field="reason_code",
+        )
+    recycling = reason_code is not None and reason_code.kind == Reason.Kind.RECYCLED
+    if recycling and revisit_on is None:
+        raise LeadOperationError("A recycled lead needs a date to revisit it.", field="revisit_on")
+    if revisit_on is not None:
+        if not recycling:
+            raise LeadOperationError(
+                "A revisit date goes with recycling: moving to Nurture with a recycled reason.", field="revisit_on"
+            )
+        if revisit_on <= timezone.localdate():
+            raise LeadOperationError("The revisit date must be in the future.", field="revisit_on")
+    if to_stage in STAGES_NEEDING_REASON and not text and reason_code is None:
         raise LeadOperationError(f"Moving a lead to {Stage(to_stage).label} needs a reason.", field="reason")
-    return reason
+    return StageWhy(text=text, code=reason_code, revisit_on=revisit_on)
 
 
-def _stage_update_values(*, to_stage: str, reason: str, now: datetime.datetime) -> dict[str, Any]:
+def _stage_update_values(*, to_stage: str, why: StageWhy, now: datetime.datetime) -> dict[str, Any]:
     """What a move to ``to_stage`` writes, as one set of values for leads coming from any stage.
 
     Entering junk records the reason (the database insists a junk lead has one); leaving junk
-    clears it; the first acceptance (SAL) is timed.
+    clears it; the first acceptance (SAL) is timed. Every move stamps ``stage_changed_at`` and
+    clears a recycle's revisit date unless it is a recycle. Moving to marketing's stages hands the
+    lead back to marketing: no owner, no SLA, not accepted (routed again later, it is a fresh MQL).
     """
-    values: dict[str, Any] = {"stage": to_stage, "updated_at": now}
+    values: dict[str, Any] = {
+        "stage": to_stage,
+        "updated_at": now,
+        "stage_changed_at": now,
+        "revisit_on": why.revisit_on,
+    }
     if to_stage == Stage.JUNK:
-        values["junk_reason"] = reason[:200]
+        values["junk_reason"] = why.summary[:200]
     else:
         values["junk_reason"] = Case(When(stage=Stage.JUNK, then=Value("")), default=F("junk_reason"))
     if to_stage == Stage.SAL:
         values["accepted_at"] = Coalesce(F("accepted_at"), Value(now))
+    if to_stage in MARKETING_STAGES:
+        values.update(owner=None, assigned_at=None, sla_due_at=None, accepted_at=None)
     return values
 
 
-def _leads_write_stage(
+def leads_record_stage_move(
     *,
     leads: list[Lead],
     to_stage: str,
-    reason: str,
+    why: StageWhy,
     actor: AbstractBaseUser | None,
     ip_address: str | None,
 ) -> list[StageChange]:
-    """Move ``leads`` (locked by the caller, each allowed to move) in one UPDATE, with their history and audit."""
+    """Move ``leads`` (locked by the caller, each allowed to move) in one UPDATE, with their history and audit.
+
+    The one writer of person-made stage moves: ``lead_change_stage``, the bulk moves, and conversion and
+    closing in ``leads.lifecycle`` (which check their own rules first).
+    """
     now = timezone.now()
     Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
-        **_stage_update_values(to_stage=to_stage, reason=reason, now=now)
+        **_stage_update_values(to_stage=to_stage, why=why, now=now)
     )
     changes = StageChange.objects.bulk_create(
-        [StageChange(lead=lead, from_stage=lead.stage, to_stage=to_stage, actor=actor, reason=reason) for lead in leads]
+        [
+            StageChange(
+                lead=lead, from_stage=lead.stage, to_stage=to_stage, actor=actor, reason=why.text, reason_code=why.code
+            )
+            for lead in leads
+        ]
     )
+    audit: dict[str, Any] = {"reason": why.text}
+    if why.code is not None:
+        audit["reason_code"] = [why.code.pk, why.code.label]
+    if why.revisit_on is not None:
+        audit["revisit_on"] = why.revisit_on.isoformat()
     audit_record_many(
         actor=actor,
         action="lead.stage_change",
-        changes=[(lead, {"stage": [lead.stage, to_stage], "reason": reason}) for lead in leads],
+        changes=[(lead, {"stage": [lead.stage, to_stage], **audit}) for lead in leads],
         ip_address=ip_address,
     )
     return changes
+
+
+def lead_stage_move_refusal(*, lead: Lead, to_stage: str) -> str | None:
+    """Why ``lead`` may not be moved to ``to_stage`` by a plain stage move, or ``None`` when it may."""
+    if not lead.can_move_to(to_stage):
+        return f"A lead in stage {Stage(lead.stage).label} cannot move to {Stage(to_stage).label}."
+    if to_stage in OPPORTUNITY_STAGES:
+        return "A lead becomes an opportunity by converting it; won and lost follow from closing its opportunity."
+    if lead.stage == Stage.OPPORTUNITY:
+        return "This lead follows its opportunity: close the opportunity as won or lost."
+    return None
 
 
 @transaction.atomic
@@ -159,18 +264,29 @@ def lead_change_stage(
     to_stage: str,
     actor: AbstractBaseUser | None,
     reason: str = "",
+    reason_code: Reason | None = None,
+    revisit_on: datetime.date | None = None,
+    reason_code_required: bool = True,
     ip_address: str | None = None,
 ) -> StageChange:
-    """Move ``lead`` to ``to_stage`` if the lifecycle allows it, recording who and why."""
+    """Move ``lead`` to ``to_stage`` if the lifecycle allows it, recording who and why (see ``stage_why_clean``).
+
+    Who may ask is the caller's check (``leads.permissions.lead_stage_change_allowed``).
+    """
     locked = Lead.objects.select_for_update().get(pk=lead.pk)
     if to_stage not in Stage.values:
         raise LeadOperationError(f"Unknown stage {to_stage!r}.", field="stage")
-    if not locked.can_move_to(to_stage):
-        raise LeadOperationError(
-            f"A lead in stage {Stage(locked.stage).label} cannot move to {Stage(to_stage).label}.", field="stage"
-        )
-    reason = _stage_reason_clean(to_stage=to_stage, reason=reason)
-    [change] = _leads_write_stage(leads=[locked], to_stage=to_stage, reason=reason, actor=actor, ip_address=ip_address)
+    refusal = lead_stage_move_refusal(lead=locked, to_stage=to_stage)
+    if refusal:
+        raise LeadOperationError(refusal, field="stage")
+    why = stage_why_clean(
+        to_stage=to_stage,
+        reason=reason,
+        reason_code=reason_code,
+        revisit_on=revisit_on,
+        reason_code_required=reason_code_required,
+    )
+    [change] = leads_record_stage_move(leads=[locked], to_stage=to_stage, why=why, actor=actor, ip_address=ip_address)
     lead.refresh_from_db()
     change.lead = lead
     return change
@@ -228,18 +344,20 @@ def leads_bulk_change_stage(
     *,
     lead_ids: Iterable[int],
     to_stage: str,
-    actor: AbstractBaseUser | None,
+    actor: AbstractBaseUser,
     reason: str = "",
+    reason_code: Reason | None = None,
     ip_address: str | None = None,
 ) -> BulkResult:
     """Move every lead the lifecycle allows to ``to_stage``; report the others, with why.
 
     The same rules as ``lead_change_stage``, in bulk SQL: one locking SELECT, one UPDATE, and one
-    INSERT each for the stage changes and audit events, however many leads. Merged leads are left alone.
+    INSERT each for the stage changes and audit events, however many leads. Merged leads, and leads
+    ``actor`` may not move (``lead_stage_change_allowed``: e.g. a rep's lead, for marketing), are left alone.
     """
     if to_stage not in Stage.values:
         raise LeadOperationError(f"Unknown stage {to_stage!r}.", field="stage")
-    reason = _stage_reason_clean(to_stage=to_stage, reason=reason)
+    why = stage_why_clean(to_stage=to_stage, reason=reason, reason_code=reason_code)
     target = Stage(to_stage).label
     locked, missing = _bulk_locked(lead_ids)
     movable: list[Lead] = []
@@ -249,14 +367,16 @@ def leads_bulk_change_stage(
             skipped["merged into another lead"].append(lead.pk)
         elif lead.stage == to_stage:
             skipped[f"already {target}"].append(lead.pk)
-        elif not lead.can_move_to(to_stage):
+        elif not lead.can_move_to(to_stage) or lead.stage == Stage.OPPORTUNITY or to_stage in OPPORTUNITY_STAGES:
             skipped[f"{_with_article(Stage(lead.stage).label)} lead cannot move to {target}"].append(lead.pk)
+        elif not lead_stage_change_allowed(user=actor, lead=lead, to_stage=to_stage):
+            skipped["owned by a rep (only they or an admin may move it)"].append(lead.pk)
         else:
             movable.append(lead)
     if missing:
         skipped["no longer exists"] = missing
     if movable:
-        _leads_write_stage(leads=movable, to_stage=to_stage, reason=reason, actor=actor, ip_address=ip_address)
+        leads_record_stage_move(leads=movable, to_stage=to_stage, why=why, actor=actor, ip_address=ip_address)
     return _bulk_result(f"moved to {target}", movable, skipped)
 
 

@@ -111,3 +111,11 @@ def pipeline_sweep_task(self) -> dict[str, int]:
         "imports": import_jobs_redrive_stale(),
         "rescore_chunks": rescore_jobs_redrive_stale(),
     }
+
+
+@shared_task(**RETRY)
+def leads_revisit_due_task(self) -> int:
+    """Periodic (beat, daily): recycled leads whose revisit date has come go back in front of marketing."""
+    from leads.lifecycle import leads_revisit_due
+
+    return len(leads_revisit_due())

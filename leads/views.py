@@ -184,6 +184,7 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
                     lead_ids=lead_ids,
                     to_stage=data["to_stage"],
                     reason=data["reason"],
+                    reason_code=data["reason_code"],
                     actor=request.user,
                     ip_address=ip_address,
                 )
@@ -240,7 +241,7 @@ def _render_lead(
 ) -> HttpResponse:
     can_change_stage = lead_stage_change_allowed(user=request.user, lead=lead)
     if form is None and can_change_stage:
-        form = StageChangeForm(lead=lead)
+        form = StageChangeForm(lead=lead, user=request.user)
     breakdown = [line for line in lead.score_breakdown or [] if isinstance(line, dict)]
     submissions = lead_submissions(lead=lead)
     context = {
@@ -284,15 +285,18 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_visible_lead_or_404(user=request.user, pk=pk)
-    lead_stage_change_check(user=request.user, lead=lead)
-    form = StageChangeForm(request.POST, lead=lead)
+    lead_stage_change_check(user=request.user, lead=lead, to_stage=request.POST.get("stage") or None)
+    form = StageChangeForm(request.POST, lead=lead, user=request.user)
     if form.is_valid():
+        data = form.cleaned_data
         try:
             change = lead_change_stage(
                 lead=lead,
-                to_stage=form.cleaned_data["stage"],
+                to_stage=data["stage"],
                 actor=request.user,
-                reason=form.cleaned_data["reason"],
+                reason=data["reason"],
+                reason_code=data["reason_code"],
+                revisit_on=data["revisit_on"],
                 ip_address=request.META.get("REMOTE_ADDR"),
             )
         except LeadOperationError as error:

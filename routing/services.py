@@ -545,7 +545,10 @@ def lead_reject(
     if reason == Rejection.Reason.NOT_READY:
         lead_change_stage(lead=locked, to_stage=Stage.NURTURE, actor=user, reason=why, ip_address=ip_address)
     elif reason == Rejection.Reason.JUNK:
-        lead_change_stage(lead=locked, to_stage=Stage.JUNK, actor=user, reason=why, ip_address=ip_address)
+        # The Rejection row is this move's reason record (routing's own list), so no disqualified reason is asked.
+        lead_change_stage(
+            lead=locked, to_stage=Stage.JUNK, actor=user, reason=why, reason_code_required=False, ip_address=ip_address
+        )
     elif reason in (Rejection.Reason.WRONG_TERRITORY, Rejection.Reason.NOT_A_FIT):
         leads_route_batch(lead_ids=[locked.pk], exclude_reps=[rep.pk] if rep else [])
     audit_record(

@@ -100,8 +100,9 @@ class Qualification:
     fell_below_mql: int = 0
 
 
-#: The lead columns a move changes: ``stage`` for every moved lead, the rest for released ones.
-MOVE_FIELDS = ("stage",)
+#: The lead columns a move changes: ``stage`` (with when, and no recycle date) for every moved lead,
+#: the rest for released ones.
+MOVE_FIELDS = ("stage", "stage_changed_at", "revisit_on")
 RELEASE_FIELDS = ("owner", "assigned_at", "sla_due_at")
 
 
@@ -134,6 +135,8 @@ def leads_qualify(
             StageChange(lead=lead, from_stage=move.from_stage, to_stage=move.to_stage, reason=move.reason)
         )
         lead.stage = move.to_stage
+        lead.stage_changed_at = now
+        lead.revisit_on = None
         if move.into_mql:
             done.became_mql += 1
         else:

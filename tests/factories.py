@@ -112,6 +112,11 @@ class ReasonFactory(factory.django.DjangoModelFactory):
     label = factory.Sequence(lambda n: f"Reason {n}")
 
 
+def listed_reason(kind: str, label: str) -> Reason:
+    """One of the seeded reasons (migration 0005), e.g. ``listed_reason("lost", "Price")``."""
+    return Reason.objects.get(kind=kind, label=label)
+
+
 class OpportunityFactory(factory.django.DjangoModelFactory):
     """An open opportunity on a converted lead; source and campaign copied from the lead as conversion does."""
 

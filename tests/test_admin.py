@@ -27,6 +27,7 @@ from leads.models import (
     Lead,
     LeadDefinition,
     Opportunity,
+    Reason,
     RescoreChunk,
     RescoreJob,
     SavedView,
@@ -276,19 +277,23 @@ def test_stage_change_in_the_admin_goes_through_the_lifecycle(staff_client, supe
     lead = LeadFactory(stage=Stage.NEW)
     page = staff_client.get(url(Lead, "change", lead.pk))
 
+    competitor = Reason.objects.get(kind="disqualified", label="Competitor")
+
     response = staff_client.post(
-        url(Lead, "change", lead.pk), {**form_data(page), "stage": Stage.JUNK, "stage_reason": "Competitor"}
+        url(Lead, "change", lead.pk),
+        {**form_data(page), "stage": Stage.JUNK, "stage_reason": "rivalcrm.com", "stage_reason_code": competitor.pk},
     )
 
     assert response.status_code == 302
     lead.refresh_from_db()
-    assert (lead.stage, lead.junk_reason) == (Stage.JUNK, "Competitor")
+    assert (lead.stage, lead.junk_reason) == (Stage.JUNK, "Competitor: rivalcrm.com")
     [change] = lead.stage_changes.all()
-    assert (change.from_stage, change.to_stage, change.actor, change.reason) == (
+    assert (change.from_stage, change.to_stage, change.actor, change.reason, change.reason_code) == (
         Stage.NEW,
         Stage.JUNK,
         superuser,
-        "Competitor",
+        "rivalcrm.com",
+        competitor,
     )
     assert AuditEvent.objects.filter(action="lead.stage_change", object_id=str(lead.pk)).exists()
 
@@ -312,7 +317,7 @@ def test_junk_without_a_reason_in_the_admin_is_shown_on_the_form(staff_client):
     response = staff_client.post(url(Lead, "change", lead.pk), {**form_data(page), "stage": Stage.JUNK})
 
     assert response.status_code == 200
-    assert "needs a reason" in str(response.context["adminform"].form.errors["stage_reason"])
+    assert "needs a reason" in str(response.context["adminform"].form.errors["stage_reason_code"])
     assert Lead.objects.get(pk=lead.pk).stage == Stage.NEW
 
 

@@ -12,7 +12,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModel
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from leads.permissions import lead_stage_change_allowed
+from leads.permissions import lead_change_allowed, lead_stage_change_allowed
 
 _VIEW = ["%(app_label)s.view_%(model_name)s"]
 
@@ -37,15 +37,24 @@ class ModelPermissions(DjangoModelPermissions):
 
 
 class LeadChangePermission(BasePermission):
-    """Changing a lead (its stage or details) follows ``leads.permissions``, the rule the pages use:
-    marketing and admins triage any lead, a rep works only the leads they own. Claiming is open to
-    any rep who sees the lead; whether it is still free is the claim service's answer.
+    """Changing a lead follows ``leads.permissions``, the rules the pages use: its details
+    (``lead_change_allowed``: marketing and admins any lead, a rep their own), its stage
+    (``lead_stage_change_allowed``: admins any, a rep their own, marketing unowned ones; the view
+    checks the target stage too). Claiming is open to any rep who sees the lead; whether it is still
+    free is the claim service's answer.
     """
 
-    message = "Only the lead's owner, or marketing, may change it; claim it first."
+    message = (
+        "You may not change this lead: a rep works the leads they own (claim it first), "
+        "marketing moves unowned leads, admins any."
+    )
+    #: Actions that move the lead between stages.
+    stage_actions = frozenset({"stage", "convert"})
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
         # Claiming is open to any rep who sees the lead; reassigning to whoever holds leads.assign_lead.
         if request.method in SAFE_METHODS or getattr(view, "action", None) in ("claim", "reassign"):
             return True
-        return lead_stage_change_allowed(user=request.user, lead=obj)
+        if getattr(view, "action", None) in self.stage_actions:
+            return lead_stage_change_allowed(user=request.user, lead=obj)
+        return lead_change_allowed(user=request.user, lead=obj)

@@ -17,6 +17,7 @@ from leads.models import (
     Contact,
     Lead,
     LeadDefinition,
+    Reason,
     Source,
     SourceRecord,
     Stage,
@@ -139,6 +140,9 @@ class LeadSerializer(serializers.ModelSerializer):
             "accepted_at",
             "sla_due_at",
             "last_activity_at",
+            "stage_changed_at",
+            "converted_at",
+            "revisit_on",
             "source_record_ids",
             "invalid_fields",
             "extra",
@@ -232,7 +236,19 @@ class StageChangeRequestSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="Required when moving to junk, nurture or lost",
+        max_length=5000,
+        help_text="Free text: why. Required for nurture unless a recycled reason_code is given.",
+    )
+    reason_code = serializers.PrimaryKeyRelatedField(
+        queryset=Reason.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A reason from GET /api/reasons/: required for lost (a lost reason) and junk (a disqualified "
+        "reason); a recycled reason with revisit_on recycles the lead to nurture, back to marketing.",
+    )
+    revisit_on = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="Recycling: the date to look at the lead again"
     )
 
 
@@ -267,16 +283,25 @@ class StageField(serializers.ChoiceField):
         super().__init__(choices=Stage.choices, **kwargs)
 
 
+class ReasonSerializer(serializers.ModelSerializer):
+    """An entry of the admin-kept reason lists."""
+
+    class Meta:
+        model = Reason
+        fields = ["id", "kind", "label", "is_active", "position"]
+
+
 class StageChangeSerializer(serializers.ModelSerializer):
     from_stage = StageField(read_only=True)
     to_stage = StageField(read_only=True)
     actor = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="Empty when the pipeline moved it"
     )
+    reason_code = ReasonSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = StageChange
-        fields = ["id", "from_stage", "to_stage", "actor", "reason", "created_at"]
+        fields = ["id", "from_stage", "to_stage", "actor", "reason", "reason_code", "created_at"]
         read_only_fields = fields
 
 

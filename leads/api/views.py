@@ -55,6 +55,7 @@ from leads.filters import (
 )
 from leads.intake import IntakeError
 from leads.models import Account, AuditEvent, Campaign, Contact, Lead, LeadDefinition, Source, SourceRecord
+from leads.permissions import lead_stage_change_check
 from leads.selectors import lead_list_visible
 from leads.services import (
     LeadOperationError,
@@ -195,7 +196,11 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         summary="Move a lead to another stage",
-        description="Junk, nurture and lost need a reason. A transition the lifecycle does not allow is a 400.",
+        description="Who may: an admin any lead, a rep the leads they own, marketing unowned leads between "
+        "new, junk, nurture and MQL (else 403). Lost needs a lost reason_code, junk a disqualified one, nurture "
+        "a reason; a recycled reason_code with revisit_on recycles the lead (back to marketing, unowned). "
+        "Opportunity, won and lost-from-opportunity come from convert/ and POST /api/opportunities/{id}/close/. "
+        "A transition the lifecycle does not allow is a 400 naming the field.",
         request=StageChangeRequestSerializer,
         responses=LeadSerializer,
     )
@@ -204,11 +209,15 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         lead = self.get_object()
         serializer = StageChangeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        lead_stage_change_check(user=request.user, lead=lead, to_stage=data["stage"])
         with service_errors():
             lead_change_stage(
                 lead=lead,
-                to_stage=serializer.validated_data["stage"],
-                reason=serializer.validated_data["reason"],
+                to_stage=data["stage"],
+                reason=data["reason"],
+                reason_code=data["reason_code"],
+                revisit_on=data["revisit_on"],
                 actor=request.user,
                 ip_address=client_ip(request),
             )
@@ -330,7 +339,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     )
     def stage_changes(self, request: Request, pk: str | None = None) -> Response:
         lead = self.get_object()
-        page = self.paginate_queryset(lead.stage_changes.select_related("actor"))
+        page = self.paginate_queryset(lead.stage_changes.select_related("actor", "reason_code"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 

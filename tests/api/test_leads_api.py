@@ -188,10 +188,10 @@ def test_stage_change_moves_the_lead_and_records_who_and_why(client_as, marketer
     assert (event.actor, event.object_id, event.ip_address) == (marketer, str(lead.pk), "127.0.0.1")
 
 
-def test_transition_the_lifecycle_forbids_is_a_400_naming_stage(client_as, marketer):
+def test_transition_the_lifecycle_forbids_is_a_400_naming_stage(client_as, lf_admin):
     lead = LeadFactory(stage=Stage.NEW)
 
-    response = client_as(marketer).post(detail(lead, "stage/"), {"stage": "won"}, format="json")
+    response = client_as(lf_admin).post(detail(lead, "stage/"), {"stage": "won"}, format="json")
 
     assert response.status_code == 400
     assert "cannot move to Won" in response.json()["stage"][0]
@@ -200,13 +200,14 @@ def test_transition_the_lifecycle_forbids_is_a_400_naming_stage(client_as, marke
     assert not StageChange.objects.exists()
 
 
-def test_junk_without_a_reason_is_a_400_naming_reason(client_as, marketer):
+def test_junk_without_a_reason_is_a_400_naming_reason_code(client_as, marketer):
     lead = LeadFactory(stage=Stage.NEW)
 
-    response = client_as(marketer).post(detail(lead, "stage/"), {"stage": "junk"}, format="json")
+    response = client_as(marketer).post(detail(lead, "stage/"), {"stage": "junk", "reason": "spam"}, format="json")
 
     assert response.status_code == 400
-    assert list(response.json()) == ["reason"]
+    assert list(response.json()) == ["reason_code"]
+    assert "disqualified reasons list" in response.json()["reason_code"][0]
     lead.refresh_from_db()
     assert lead.stage == Stage.NEW
 

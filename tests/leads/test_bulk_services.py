@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from leads.models import Activity, AuditEvent, Lead, Stage, StageChange
+from leads.permissions import lead_stage_change_allowed
 from leads.services import (
     BulkResult,
     LeadOperationError,
@@ -16,7 +17,7 @@ from leads.services import (
     leads_bulk_assign,
     leads_bulk_change_stage,
 )
-from tests.factories import LeadFactory, RepFactory, UserFactory
+from tests.factories import LeadFactory, RepFactory, UserFactory, listed_reason
 
 pytestmark = pytest.mark.django_db
 
@@ -76,15 +77,17 @@ def test_bulk_move_writes_a_stage_change_and_an_audit_event_per_moved_lead(marke
     assert events[0].object_repr == str(leads[0])
 
 
-@pytest.mark.parametrize("to_stage", [Stage.JUNK, Stage.NURTURE, Stage.LOST])
-def test_a_move_that_needs_a_reason_is_refused_without_one_and_changes_nothing(marketer, to_stage):
+@pytest.mark.parametrize(
+    ("to_stage", "field"), [(Stage.JUNK, "reason_code"), (Stage.NURTURE, "reason"), (Stage.LOST, "reason_code")]
+)
+def test_a_move_that_needs_a_reason_is_refused_without_one_and_changes_nothing(lf_admin, to_stage, field):
     lead = LeadFactory(stage=Stage.SQL if to_stage == Stage.LOST else Stage.NEW)
     before = lead.stage
 
     with pytest.raises(LeadOperationError, match="needs a reason") as excinfo:
-        leads_bulk_change_stage(lead_ids=[lead.pk], to_stage=to_stage, actor=marketer, reason="   ")
+        leads_bulk_change_stage(lead_ids=[lead.pk], to_stage=to_stage, actor=lf_admin, reason="   ")
 
-    assert excinfo.value.field == "reason"
+    assert excinfo.value.field == field
     assert stages([lead]) == [before]
     assert not StageChange.objects.exists()
     assert not AuditEvent.objects.exists()
@@ -93,13 +96,19 @@ def test_a_move_that_needs_a_reason_is_refused_without_one_and_changes_nothing(m
 def test_disqualifying_records_the_reason_as_the_junk_reason(marketer):
     leads = [LeadFactory(stage=Stage.NEW), LeadFactory(stage=Stage.MQL)]
 
+    competitor = listed_reason("disqualified", "Competitor")
     leads_bulk_change_stage(
-        lead_ids=[lead.pk for lead in leads], to_stage=Stage.JUNK, actor=marketer, reason="Competitor: " + "x" * 300
+        lead_ids=[lead.pk for lead in leads],
+        to_stage=Stage.JUNK,
+        actor=marketer,
+        reason_code=competitor,
+        reason="x" * 300,
     )
 
     reasons = set(Lead.objects.values_list("junk_reason", flat=True))
     assert reasons == {("Competitor: " + "x" * 300)[:200]}
-    assert StageChange.objects.first().reason == "Competitor: " + "x" * 300
+    change = StageChange.objects.first()
+    assert (change.reason, change.reason_code) == ("x" * 300, competitor)
 
 
 def test_restoring_from_junk_clears_the_junk_reason_and_leaves_other_leads_reasons_alone(marketer):
@@ -121,12 +130,12 @@ def test_restoring_from_junk_clears_the_junk_reason_and_leaves_other_leads_reaso
     assert StageChange.objects.filter(from_stage=Stage.JUNK, to_stage=Stage.NEW).count() == 2
 
 
-def test_accepting_in_bulk_times_only_the_first_acceptance(marketer):
+def test_accepting_in_bulk_times_only_the_first_acceptance(lf_admin):
     accepted_before = timezone.now() - datetime.timedelta(days=30)
     returning = LeadFactory(stage=Stage.MQL, accepted_at=accepted_before)
     fresh = LeadFactory(stage=Stage.MQL)
 
-    leads_bulk_change_stage(lead_ids=[returning.pk, fresh.pk], to_stage=Stage.SAL, actor=marketer)
+    leads_bulk_change_stage(lead_ids=[returning.pk, fresh.pk], to_stage=Stage.SAL, actor=lf_admin)
 
     returning.refresh_from_db()
     fresh.refresh_from_db()
@@ -146,7 +155,7 @@ def test_merged_missing_and_already_there_leads_are_reported_by_reason(marketer)
         lead_ids=[merged.pk, already.pk, *(lead.pk for lead in won), movable.pk, 987654321],
         to_stage=Stage.JUNK,
         actor=marketer,
-        reason="Spam",
+        reason_code=listed_reason("disqualified", "Spam"),
     )
 
     assert result.done == (movable.pk,)
@@ -189,9 +198,12 @@ def test_no_leads_is_nothing_done():
 def test_one_lead_and_many_follow_the_same_junk_reason_rules(marketer):
     one, many = LeadFactory(stage=Stage.NEW), LeadFactory(stage=Stage.NEW)
 
-    lead_change_stage(lead=one, to_stage=Stage.JUNK, actor=marketer, reason=" Test entry ")
-    leads_bulk_change_stage(lead_ids=[many.pk], to_stage=Stage.JUNK, actor=marketer, reason=" Test entry ")
-    assert Lead.objects.get(pk=one.pk).junk_reason == Lead.objects.get(pk=many.pk).junk_reason == "Test entry"
+    bad_data = listed_reason("disqualified", "Bad data")
+    lead_change_stage(lead=one, to_stage=Stage.JUNK, actor=marketer, reason_code=bad_data, reason=" Test entry ")
+    leads_bulk_change_stage(
+        lead_ids=[many.pk], to_stage=Stage.JUNK, actor=marketer, reason_code=bad_data, reason=" Test entry "
+    )
+    assert Lead.objects.get(pk=one.pk).junk_reason == Lead.objects.get(pk=many.pk).junk_reason == "Bad data: Test entry"
 
     lead_change_stage(lead=one, to_stage=Stage.NEW, actor=marketer)
     leads_bulk_change_stage(lead_ids=[many.pk], to_stage=Stage.NEW, actor=marketer)
@@ -202,9 +214,12 @@ def test_one_lead_and_many_follow_the_same_junk_reason_rules(marketer):
 def test_bulk_move_costs_the_same_few_queries_for_5_or_50_leads(marketer, django_assert_max_num_queries, count):
     ids = [LeadFactory(stage=Stage.NEW).pk for _ in range(count)]
     ContentType.objects.get_for_model(Lead)  # the content-type cache is warm in a running server
+    spam = listed_reason("disqualified", "Spam")
+    # So is the user's permission and role cache: the page checked them before calling the service.
+    lead_stage_change_allowed(user=marketer, lead=Lead(), to_stage=Stage.JUNK)
 
     with django_assert_max_num_queries(6):
-        result = leads_bulk_change_stage(lead_ids=ids, to_stage=Stage.JUNK, actor=marketer, reason="Spam")
+        result = leads_bulk_change_stage(lead_ids=ids, to_stage=Stage.JUNK, actor=marketer, reason_code=spam)
 
     assert len(result.done) == count
     assert StageChange.objects.count() == count

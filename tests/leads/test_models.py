@@ -204,6 +204,8 @@ def test_every_stage_has_a_row_in_the_transition_table():
         (Stage.MQL, Stage.NURTURE),
         (Stage.SAL, Stage.SQL),
         (Stage.SAL, Stage.LOST),
+        (Stage.SAL, Stage.JUNK),
+        (Stage.SQL, Stage.JUNK),
         (Stage.SQL, Stage.OPPORTUNITY),
         (Stage.OPPORTUNITY, Stage.WON),
         (Stage.OPPORTUNITY, Stage.LOST),

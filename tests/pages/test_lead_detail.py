@@ -144,9 +144,9 @@ def test_stage_form_offers_only_the_moves_the_lifecycle_allows(client, marketer)
     assert sorted(options) == sorted([Stage.JUNK, Stage.NURTURE, Stage.MQL])
 
 
-def test_move_the_lifecycle_forbids_shows_the_error_and_changes_nothing(client, marketer):
+def test_move_the_lifecycle_forbids_shows_the_error_and_changes_nothing(client, lf_admin):
     lead = LeadFactory(stage=Stage.NEW)
-    client.force_login(marketer)
+    client.force_login(lf_admin)
 
     response = client.post(stage_url(lead), {"stage": Stage.WON})
 
@@ -165,7 +165,7 @@ def test_move_that_needs_a_reason_says_so_and_keeps_what_was_typed(client, marke
 
     html = response.content.decode()
     assert response.status_code == 400
-    assert "Moving a lead to Junk needs a reason." in html
+    assert "Moving a lead to Junk needs a reason from the disqualified reasons list." in html
     assert re.search(r'<option value="junk" selected>', html)
     lead.refresh_from_db()
     assert lead.stage == Stage.NEW

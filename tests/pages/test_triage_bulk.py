@@ -10,8 +10,8 @@ from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from leads.models import Lead, Stage, StageChange
-from tests.factories import LeadFactory, RepFactory, UserFactory
+from leads.models import Lead, Reason, Stage, StageChange
+from tests.factories import LeadFactory, RepFactory, UserFactory, listed_reason
 
 pytestmark = pytest.mark.django_db
 
@@ -65,25 +65,41 @@ def test_skipped_leads_are_reported_with_why(inbox_client):
 
 def test_disqualify_records_the_picked_reason_and_the_details_as_the_junk_reason(inbox_client):
     leads = [LeadFactory(stage=Stage.NEW), LeadFactory(stage=Stage.MQL)]
+    competitor = listed_reason("disqualified", "Competitor")
 
-    post_bulk(inbox_client, leads, "disqualify", disqualify_reason="competitor", disqualify_note="rivalcrm.com")
+    post_bulk(inbox_client, leads, "disqualify", disqualify_reason=competitor.pk, disqualify_note="rivalcrm.com")
 
     assert set(Lead.objects.values_list("stage", "junk_reason")) == {(Stage.JUNK, "Competitor: rivalcrm.com")}
+    assert set(StageChange.objects.values_list("reason_code", "reason")) == {(competitor.pk, "rivalcrm.com")}
 
 
-def test_disqualify_with_other_keeps_just_the_details(inbox_client):
+def test_disqualify_without_details_keeps_the_listed_reason(inbox_client):
     lead = LeadFactory(stage=Stage.NEW)
 
-    post_bulk(inbox_client, [lead], "disqualify", disqualify_reason="other", disqualify_note="Bought by a client")
+    post_bulk(inbox_client, [lead], "disqualify", disqualify_reason=listed_reason("disqualified", "Student").pk)
 
-    assert Lead.objects.get(pk=lead.pk).junk_reason == "Bought by a client"
+    assert Lead.objects.get(pk=lead.pk).junk_reason == "Student"
+
+
+def test_disqualify_offers_only_active_disqualified_reasons(inbox_client):
+    Reason.objects.filter(kind="disqualified", label="Spam").update(is_active=False)
+    Reason.objects.create(kind="disqualified", label="Reseller", position=99)
+    LeadFactory(stage=Stage.NEW)
+
+    html = inbox_client.get("/leads/").content.decode()
+    menu = html[html.index('name="disqualify_reason"') :]
+    menu = menu[: menu.index("</select>")]
+
+    assert ">Reseller</option>" in menu
+    assert ">Spam</option>" not in menu
+    assert ">Price</option>" not in menu  # a lost reason
 
 
 @pytest.mark.parametrize(
     ("fields", "error"),
     [
         ({}, "Pick why these leads are junk."),
-        ({"disqualify_reason": "other"}, "Say why: “Other” needs the details."),
+        ({"disqualify_reason": "999999"}, "Select a valid choice"),
     ],
 )
 def test_disqualify_without_a_reason_shows_the_list_again_with_the_leads_still_ticked(inbox_client, fields, error):
@@ -251,7 +267,7 @@ def test_the_inbox_has_a_checkbox_per_row_select_all_and_the_action_bar(inbox_cl
         assert f'name="lead" value="{lead.pk}" data-bulk-row' in html
     for action in ("qualify", "disqualify", "nurture", "restore", "assign"):
         assert f'name="action" value="{action}"' in html
-    for reason in ("Competitor", "Spam", "Student", "Not our market", "Duplicate", "Test entry", "Other"):
+    for reason in ("Not a fit", "Competitor", "Student", "Spam", "Bad data", "Duplicate"):
         assert f">{reason}</option>" in html
 
 
