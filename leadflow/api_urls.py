@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from dedupe.api.views import DuplicateCandidateViewSet, LeadDuplicatesView, LeadMergeView, MergeViewSet
 from leads.api.activities import ActivityEventView
 from leads.api.intake import IntakeStatusView, IntakeView
+from leads.api.lifecycle import LeadConvertView, LeadExportView, OpportunityViewSet, ReasonViewSet
 from leads.api.views import (
     AccountViewSet,
     AuditEventViewSet,
@@ -31,6 +32,8 @@ router.register("overflow", OverflowViewSet, basename="overflow")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("merges", MergeViewSet, basename="merge")
 router.register("duplicates", DuplicateCandidateViewSet, basename="duplicatecandidate")
+router.register("opportunities", OpportunityViewSet, basename="opportunity")
+router.register("reasons", ReasonViewSet, basename="reason")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -40,5 +43,7 @@ urlpatterns = [
     path("queue/", QueueView.as_view(), name="queue"),
     path("leads/<int:pk>/duplicates/", LeadDuplicatesView.as_view(), name="lead-duplicates"),
     path("leads/<int:pk>/merge/", LeadMergeView.as_view(), name="lead-merge"),
+    path("leads/<int:pk>/convert/", LeadConvertView.as_view(), name="lead-convert"),
+    path("leads/export.csv", LeadExportView.as_view(), name="lead-export"),
     *router.urls,
 ]

@@ -153,6 +153,10 @@ CELERY_BEAT_SCHEDULE = {
 PIPELINE_BATCH_SIZE = env.int("PIPELINE_BATCH_SIZE", default=500)
 PIPELINE_STALE_SECONDS = env.int("PIPELINE_STALE_SECONDS", default=300)
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=1000)
+# CSV exports: rows fetched per round trip through the server-side cursor (memory stays flat).
+EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=2000)
+if EXPORT_CHUNK_ROWS < 1:
+    raise ImproperlyConfigured("EXPORT_CHUNK_ROWS must be at least 1.")
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=100) * 1_000_000
 # Rescoring open leads in the background (after a publish, and the daily decay): leads per chunk task.
 RESCORE_CHUNK_SIZE = env.int("RESCORE_CHUNK_SIZE", default=1000)
@@ -181,6 +185,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets whose field names repeat across models ("kind", "stage") get their own names.
+    "ENUM_NAME_OVERRIDES": {
+        "ReasonKindEnum": "leads.models.Reason.Kind",
+        "OpportunityStageEnum": "leads.models.Opportunity.Stage",
+        "StageEnum": "leads.models.Stage",
+    },
 }
 
 # Production hardening: on unless DEBUG. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER.

@@ -10,6 +10,7 @@ lead_patterns = (
         path("leads/<int:pk>/", views.lead_detail, name="detail"),
         path("leads/<int:pk>/stage/", views.lead_stage, name="stage"),
         path("leads/bulk/", views.inbox_bulk, name="bulk"),
+        path("leads/export/", views.inbox_export, name="export"),
         path("leads/views/", views.saved_view_new, name="saved_view_new"),
         path("leads/views/<int:pk>/delete/", views.saved_view_remove, name="saved_view_delete"),
         path("imports/", import_views.import_list, name="imports"),

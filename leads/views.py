@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from leads.exports import lead_export_response
 from leads.forms import BulkAction, BulkActionForm, InboxFilter, SavedViewForm, StageChangeForm
 from leads.models import Lead, Stage
 from leads.permissions import (
@@ -161,6 +162,17 @@ def _render_inbox(
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     return _render_inbox(request, query=request.GET)
+
+
+@page_permission_required("leads.view_all_leads")
+@require_GET
+def inbox_export(request: HttpRequest) -> HttpResponse:
+    """The inbox's filtered list as CSV, streamed (``leads.exports``); filters not understood are a 400."""
+    lead_filter = InboxFilter(request.GET or None, queryset=lead_list_for_inbox(user=request.user))
+    if lead_filter.is_bound and not lead_filter.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in lead_filter.errors.items())
+        return HttpResponse(f"Some filters were not understood: {problems}", status=400, content_type="text/plain")
+    return lead_export_response(leads=lead_filter.qs)
 
 
 @page_permission_required("leads.view_all_leads", "leads.triage_lead")

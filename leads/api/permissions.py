@@ -49,7 +49,7 @@ class LeadChangePermission(BasePermission):
         "marketing moves unowned leads, admins any."
     )
     #: Actions that move the lead between stages.
-    stage_actions = frozenset({"stage", "convert"})
+    stage_actions = frozenset({"stage"})
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
         # Claiming is open to any rep who sees the lead; reassigning to whoever holds leads.assign_lead.
