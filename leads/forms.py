@@ -249,3 +249,51 @@ class SavedViewForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "save_view_%s")
         super().__init__(*args, **kwargs)
+
+
+class ConvertForm(forms.Form):
+    """Convert a qualified lead: the opportunity's name, amount and expected close (the service checks the rest)."""
+
+    name = forms.CharField(
+        label="Opportunity name",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "Default: account and person"}),
+    )
+    amount = forms.DecimalField(label="Amount", max_digits=14, decimal_places=2, min_value=0)
+    expected_close_on = forms.DateField(
+        label="Expected close", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+
+class CloseOpportunityForm(forms.Form):
+    """Mark an open opportunity won (final amount) or lost (a reason from the lost list)."""
+
+    outcome = forms.ChoiceField(label="Outcome", choices=[("won", "Won"), ("lost", "Lost")], widget=forms.RadioSelect)
+    amount = forms.DecimalField(
+        label="Final amount", required=False, max_digits=14, decimal_places=2, min_value=0, help_text="When won"
+    )
+    closed_on = forms.DateField(
+        label="Closed on", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    lost_reason = ReasonChoiceField(label="Lost because", required=False, kinds=[Reason.Kind.LOST])
+    note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "close_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ReasonAddForm(forms.Form):
+    kind = forms.ChoiceField(label="List", choices=Reason.Kind.choices)
+    label = forms.CharField(label="Reason", max_length=120)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "add_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ReasonEditForm(forms.Form):
+    label = forms.CharField(label="Reason", max_length=120)
+    position = forms.IntegerField(label="Position", min_value=0, max_value=32767)
+    is_active = forms.BooleanField(label="In use", required=False)

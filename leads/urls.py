@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from leads import import_views, views
+from leads import import_views, lifecycle_views, views
 
 # The start page is named plain "home" (settings.LOGIN_REDIRECT_URL names it), so it sits
 # outside the "leads" namespace; the lead pages are "leads:<name>".
@@ -9,6 +9,10 @@ lead_patterns = (
         path("leads/", views.inbox, name="inbox"),
         path("leads/<int:pk>/", views.lead_detail, name="detail"),
         path("leads/<int:pk>/stage/", views.lead_stage, name="stage"),
+        path("leads/<int:pk>/convert/", lifecycle_views.lead_convert_page, name="convert"),
+        path("opportunities/<int:pk>/close/", lifecycle_views.opportunity_close_page, name="opportunity_close"),
+        path("reasons/", lifecycle_views.reasons_page, name="reasons"),
+        path("reasons/<int:pk>/", lifecycle_views.reason_edit_page, name="reason_edit"),
         path("leads/bulk/", views.inbox_bulk, name="bulk"),
         path("leads/export/", views.inbox_export, name="export"),
         path("leads/views/", views.saved_view_new, name="saved_view_new"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -248,9 +249,17 @@ def saved_view_remove(request: HttpRequest, pk: int) -> HttpResponse:
 # --- One lead -------------------------------------------------------------------------------
 
 
-def _render_lead(
-    request: HttpRequest, lead: Lead, *, form: StageChangeForm | None = None, status: int = 200
+def render_lead(
+    request: HttpRequest,
+    lead: Lead,
+    *,
+    form: StageChangeForm | None = None,
+    extra: dict[str, Any] | None = None,
+    status: int = 200,
 ) -> HttpResponse:
+    """The lead page; ``form`` or ``extra`` (conversion and close forms) carry what a refused POST sent."""
+    from leads.lifecycle_views import lead_lifecycle_context
+
     can_change_stage = lead_stage_change_allowed(user=request.user, lead=lead)
     if form is None and can_change_stage:
         form = StageChangeForm(lead=lead, user=request.user)
@@ -283,6 +292,7 @@ def _render_lead(
             None,
         ),
         "now": timezone.now(),
+        **(extra if extra is not None else lead_lifecycle_context(request, lead)),
     }
     return render(request, "leads/detail.html", context, status=status)
 
@@ -290,7 +300,7 @@ def _render_lead(
 @page_permission_required("leads.view_lead")
 @require_GET
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_lead(request, get_visible_lead_or_404(user=request.user, pk=pk))
+    return render_lead(request, get_visible_lead_or_404(user=request.user, pk=pk))
 
 
 @page_permission_required("leads.view_lead")
@@ -320,4 +330,4 @@ def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"Moved to {Stage(change.to_stage).label}.")
             return redirect("leads:detail", pk=lead.pk)
     # Re-show the page with the form as entered and the reason it was refused.
-    return _render_lead(request, lead, form=form, status=400)
+    return render_lead(request, lead, form=form, status=400)
