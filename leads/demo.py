@@ -45,6 +45,8 @@ from leads.models import (
     ImportJob,
     Lead,
     LeadDefinition,
+    Opportunity,
+    Reason,
     Source,
     SourceRecord,
     Stage,
@@ -318,6 +320,7 @@ DOWNLOADS = ("The 2025 lead routing benchmark", "Lead scoring playbook", "SLA te
 EMAILS = ("Your lead definition, in one page", "How Acme cut lead response time to 9 minutes", "New: routing rules")
 FORMS = ("Request a demo", "Contact sales", "Start a trial")
 LOST_REASONS = ("Chose a competitor", "No budget this year", "Went with an in-house tool", "Went dark after demo")
+DEAL_NAMES = ("new business", "platform licence", "team rollout", "pilot", "annual plan", "expansion")
 REJECT_REASONS = ("Not ready to buy this quarter", "Too small for a sales conversation", "Only researching")
 
 #: What a form or list row sends; the rest of a lead is derived by the pipeline.
@@ -412,6 +415,9 @@ def demo_reset(*, seed: int = DEMO_SEED) -> None:
     sources, campaigns, accounts, territories, the definitions its users wrote, and its users.
     Other data stays."""
     demo_leads = Lead.objects.filter(source__slug__in=DEMO_SOURCE_SLUGS)
+    # Opportunities protect their leads and accounts; accounts made by demo conversions go with them.
+    converted_accounts = set(Opportunity.objects.filter(lead__in=demo_leads).values_list("account_id", flat=True))
+    Opportunity.objects.filter(lead__in=demo_leads).delete()
     doomed = (
         demo_leads,
         LeadDefinition.objects.filter(author__username__in=DEMO_USERNAMES),
@@ -427,11 +433,19 @@ def demo_reset(*, seed: int = DEMO_SEED) -> None:
     Submission.objects.filter(source__slug__in=DEMO_SOURCE_SLUGS).delete()
     for queryset in doomed:
         queryset.delete()
-    domains = [spec.domain for spec in demo_account_specs(_new_faker(), seed=seed)]
+    domains = demo_account_domains(seed=seed)
     Contact.objects.filter(account__domain__in=domains).delete()
     Account.objects.filter(domain__in=domains).delete()
+    made = Account.objects.filter(pk__in=converted_accounts, opportunities__isnull=True, leads__isnull=True)
+    Contact.objects.filter(account__in=made).delete()
+    made.delete()
     Territory.objects.filter(slug__in=[spec.slug for spec in TERRITORIES]).delete()
     get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
+
+
+def demo_account_domains(*, seed: int = DEMO_SEED) -> list[str]:
+    """The domains of the demo's target accounts (accounts made by its conversions come on top)."""
+    return [spec.domain for spec in demo_account_specs(_new_faker(), seed=seed)]
 
 
 def _logins(*, created: set[str]) -> tuple[DemoLogin, ...]:
@@ -568,6 +582,7 @@ class _Move:
     at: datetime
     actor: User | None
     reason: str
+    reason_code: Reason | None = None
 
 
 @dataclass
@@ -580,6 +595,8 @@ class _LeadPlan:
     payload: dict[str, Any]
     moves: list[_Move] = field(default_factory=list)
     contact: Contact | None = None
+    opportunity: Opportunity | None = None
+    opportunity_at: datetime | None = None
 
 
 class _Seats:
@@ -635,6 +652,11 @@ class _DemoBuilder:
         self.emails: set[str] = set()
         self.record_numbers: Counter[str] = Counter()
         self.records_taken: set[tuple[str, str]] = set()
+        # Deals (amounts, reasons from the lists, recycles) draw from their own generator, so adding them
+        # left the rest of the demo exactly as it was.
+        self.deal_rng = random.Random(seed + 7)
+        self.reasons: dict[str, list[Reason]] = {}
+        self.new_accounts: dict[str, Account] = {}  # made on conversion, by domain
 
     # Reference data ---------------------------------------------------------------------------
 
@@ -646,6 +668,9 @@ class _DemoBuilder:
         sources, web_key = self._sources()
         campaigns = self._campaigns(sources)
         accounts = self._accounts(reps)
+        self.reasons = {
+            kind: list(Reason.objects.filter(kind=kind, is_active=True).order_by("position")) for kind in Reason.Kind
+        }
         plans = self._leads(lead_count, definition, users, reps, sources, campaigns, accounts)
         stages = Counter(plan.lead.stage for plan in plans)
         return DemoSummary(
@@ -665,6 +690,7 @@ class _DemoBuilder:
                 "accounts": len(accounts),
                 "activities": sum(len(plan.activities) for plan in plans),
                 "stage changes": sum(len(plan.moves) for plan in plans),
+                "opportunities": sum(plan.opportunity is not None for plan in plans),
             },
         )
 
@@ -1084,6 +1110,7 @@ class _DemoBuilder:
         else:
             self._qualified(plan, rules, threshold, seats)
         lead.stage = plan.moves[-1].to_stage if plan.moves else Stage.NEW
+        lead.stage_changed_at = plan.moves[-1].at if plan.moves else created
 
     def _qualified(self, plan: _LeadPlan, rules: dict[str, Any], threshold: int, seats: _Seats) -> None:
         rng, now, lead = self.rng, self.now, plan.lead
@@ -1102,8 +1129,13 @@ class _DemoBuilder:
             mql_at = soon_after_arrival
         reason = f"Score {lead.score} reached the MQL threshold {threshold} (definition v{lead.definition.version})"
         plan.moves.append(_Move(Stage.MQL, mql_at, None, reason))
-        if outcome in ("opportunity", "won") and lead.account is None:  # deals are made with accounts
-            outcome = "sql"
+        if outcome in ("sql", "opportunity"):
+            # Enough deals for the revenue reports: some SQLs convert, some opportunities close.
+            roll = self.deal_rng.random()
+            if outcome == "sql" and roll < 0.4:
+                outcome = "opportunity"
+            elif outcome == "opportunity" and roll < 0.6:
+                outcome = "won" if roll < 0.35 else "lost"
         if outcome == "claimable":
             return
         assigned_at = min(mql_at + timedelta(minutes=rng.randint(2, 45)), now)
@@ -1133,6 +1165,8 @@ class _DemoBuilder:
             path = [Stage.NURTURE]
         elif outcome == "lost":
             worked = [Stage.SAL, Stage.SQL, Stage.OPPORTUNITY][: rng.randint(1, 3 if lead.account else 2)]
+            if self.deal_rng.random() < 0.6:  # most losses are lost deals
+                worked = [Stage.SAL, Stage.SQL, Stage.OPPORTUNITY]
             path = [*worked, Stage.LOST]
         else:
             path = [Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.WON][
@@ -1149,13 +1183,23 @@ class _DemoBuilder:
             Stage.LOST: rng.choice(LOST_REASONS),
             Stage.NURTURE: f"Rejected: {rng.choice(REJECT_REASONS)}",
         }
+        codes: dict[str, Reason | None] = {}
+        if Stage.LOST in path and self.reasons.get(Reason.Kind.LOST):
+            codes[Stage.LOST] = self.deal_rng.choice(self.reasons[Reason.Kind.LOST])
+        recycle = outcome == "rejected" and self.reasons.get(Reason.Kind.RECYCLED) and self.deal_rng.random() < 0.75
+        if recycle:  # back to marketing with a date to look again: some of them due by now
+            codes[Stage.NURTURE] = self.deal_rng.choice(self.reasons[Reason.Kind.RECYCLED])
+            reasons[Stage.NURTURE] = "Recycled: check back when the budget is set"
+            lead.revisit_on = timezone.localdate(now) + timedelta(days=self.deal_rng.randint(-10, 60))
         for stage, at in zip(path, [first, *rest], strict=True):
-            plan.moves.append(_Move(stage, at, rep.user, reasons[stage]))
+            plan.moves.append(_Move(stage, at, rep.user, reasons[stage], codes.get(stage)))
         if Stage.SAL in path:
             lead.accepted_at = first
         if outcome == "rejected":  # back to marketing
             lead.owner = lead.assigned_at = None
-        if outcome == "won":
+        if Stage.OPPORTUNITY in path:
+            self._deal(plan, path, [first, *rest], rep.user, codes.get(Stage.LOST))
+        if outcome == "won" or Stage.OPPORTUNITY in path:
             plan.contact = Contact(
                 account=lead.account,
                 first_name=lead.first_name,
@@ -1166,8 +1210,57 @@ class _DemoBuilder:
             )
             lead.contact = plan.contact
 
+    def _deal(self, plan: _LeadPlan, path: list[str], times: list[datetime], owner: User, lost: Reason | None) -> None:
+        """The opportunity a converted lead became: an amount for the company's size, won or lost or still open."""
+        rng, lead = self.deal_rng, plan.lead
+        if lead.account is None:  # converting makes the account from the lead's company, as lead_convert does
+            domain = lead.company_domain or f"{lead.pk or id(lead)}.demo.invalid"
+            lead.account = self.new_accounts.get(domain) or Account(
+                name=lead.company or domain,
+                domain=domain,
+                industry=lead.industry,
+                employees=lead.employees,
+                country=lead.country,
+                state=lead.state,
+                postal_code=lead.postal_code,
+                owner=owner,
+            )
+            self.new_accounts[domain] = lead.account
+        opened = times[path.index(Stage.OPPORTUNITY)]
+        employees = lead.employees or 50
+        low, high = (3_000, 15_000) if employees < 100 else (12_000, 60_000) if employees < 1000 else (40_000, 250_000)
+        amount = Decimal(round(rng.uniform(low, high), -2))
+        outcome, closed_on = Opportunity.Stage.OPEN, None
+        if path[-1] in (Stage.WON, Stage.LOST):
+            outcome = Opportunity.Stage.WON if path[-1] == Stage.WON else Opportunity.Stage.LOST
+            closed_on = timezone.localdate(times[-1])
+        plan.opportunity_at = opened
+        plan.opportunity = Opportunity(
+            lead=lead,
+            account=lead.account,
+            owner=owner,
+            source=lead.source,
+            campaign=lead.campaign,
+            name=f"{lead.account.name}: {rng.choice(DEAL_NAMES)}",
+            amount=amount,
+            expected_close_on=timezone.localdate(opened) + timedelta(days=rng.randint(30, 75)),
+            stage=outcome,
+            closed_on=closed_on,
+            lost_reason=lost if outcome == Opportunity.Stage.LOST else None,
+        )
+        lead.converted_at = opened
+
     def _write(self, plans: list[_LeadPlan]) -> None:
         """Everything in a handful of bulk statements, whatever the number of leads."""
+        existing = {account.domain: account for account in Account.objects.filter(domain__in=list(self.new_accounts))}
+        Account.objects.bulk_create([a for domain, a in self.new_accounts.items() if domain not in existing])
+        for plan in plans:
+            if plan.lead.account is not None and plan.lead.account.pk is None:  # another run made that domain
+                plan.lead.account = existing[plan.lead.account.domain]
+            if plan.contact is not None:
+                plan.contact.account = plan.lead.account
+            if plan.opportunity is not None:
+                plan.opportunity.account = plan.lead.account
         Contact.objects.bulk_create([plan.contact for plan in plans if plan.contact is not None])
         leads = [plan.lead for plan in plans]
         Lead.objects.bulk_create(leads, batch_size=500)
@@ -1177,6 +1270,14 @@ class _DemoBuilder:
                 [plan.created_at, *(move.at for move in plan.moves), *(a.occurred_at for a in plan.activities)]
             )
         bulk_update_rows(leads, ["created_at", "updated_at"])
+        deals = [plan for plan in plans if plan.opportunity is not None]
+        for plan in deals:
+            plan.opportunity.contact = plan.contact
+        Opportunity.objects.bulk_create([plan.opportunity for plan in deals], batch_size=500)
+        for plan in deals:
+            plan.opportunity.created_at = plan.opportunity_at
+            plan.opportunity.updated_at = max(move.at for move in plan.moves)
+        bulk_update_rows([plan.opportunity for plan in deals], ["created_at", "updated_at"])
         Activity.objects.bulk_create([a for plan in plans for a in plan.activities], batch_size=1000)
         submissions = [
             Submission(
@@ -1215,6 +1316,7 @@ class _DemoBuilder:
                         to_stage=move.to_stage,
                         actor=move.actor,
                         reason=move.reason,
+                        reason_code=move.reason_code,
                     )
                 )
                 events.append(

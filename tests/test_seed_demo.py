@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Q
 
-from leads.demo import DEMO_PASSWORD, DEMO_SOURCE_SLUGS, WEB_FORM_SLUG
+from leads.demo import DEMO_PASSWORD, DEMO_SOURCE_SLUGS, WEB_FORM_SLUG, demo_account_domains
 from leads.models import (
     OPEN_STAGES,
     STAGE_TRANSITIONS,
@@ -25,6 +25,8 @@ from leads.models import (
     ImportJob,
     Lead,
     LeadDefinition,
+    Opportunity,
+    Reason,
     Source,
     SourceRecord,
     Stage,
@@ -69,6 +71,12 @@ def seed(*args: str, **options: object) -> str:
 @pytest.fixture
 def seeded() -> str:
     return seed(leads=LEADS)
+
+
+def demo_accounts_made_on_conversion() -> int:
+    """Accounts the demo made by converting a lead that had none (the 40 target accounts come from specs)."""
+    targets = demo_account_domains()
+    return Account.objects.exclude(domain__in=targets).count()
 
 
 def counts() -> dict[str, int]:
@@ -234,7 +242,10 @@ def test_reference_data_is_there(seeded):
     assert Source.objects.count() == 5
     assert Campaign.objects.count() == 6
     assert not Campaign.objects.filter(cost__lte=0).exists()
-    assert Account.objects.count() == 40
+    # The 40 target accounts, and one for each converted lead that had none (as converting makes it).
+    targets = demo_account_domains()
+    assert Account.objects.filter(domain__in=targets).count() == 40
+    assert not Account.objects.exclude(domain__in=targets).filter(opportunities__isnull=True).exists()
     assert Account.objects.filter(owner__isnull=False).exists()
     assert not Account.objects.filter(domain="").exists()
 
@@ -289,6 +300,7 @@ def test_a_second_run_creates_nothing_and_says_so(seeded):
 
 def test_a_partly_deleted_demo_is_completed_not_duplicated(seeded):
     Submission.objects.filter(source__slug=WEB_FORM_SLUG).delete()
+    Opportunity.objects.filter(source__slug=WEB_FORM_SLUG).delete()  # they protect their leads
     Lead.objects.filter(source__slug=WEB_FORM_SLUG).delete()
     Source.objects.filter(slug=WEB_FORM_SLUG).delete()
     before = counts()
@@ -298,8 +310,9 @@ def test_a_partly_deleted_demo_is_completed_not_duplicated(seeded):
     assert re.search(r"lf_[\w-]{20,}", output)
     after = counts()
     assert after["Source"] == 5
-    for model in ("User", "Territory", "Rep", "TerritoryMembership", "Campaign", "Account", "LeadDefinition"):
+    for model in ("User", "Territory", "Rep", "TerritoryMembership", "Campaign", "LeadDefinition"):
         assert after[model] == before[model], model
+    assert after["Account"] - demo_accounts_made_on_conversion() <= before["Account"]
     assert after["Lead"] == before["Lead"] + 40
     assert reps_over_capacity() == []
 
@@ -336,7 +349,7 @@ def test_reset_can_change_the_number_of_leads(seeded):
     seed("--reset", "--leads", "25")
 
     assert Lead.objects.count() == 25
-    assert Account.objects.count() == 40
+    assert Account.objects.count() == 40 + demo_accounts_made_on_conversion()
 
 
 def test_zero_leads_gives_just_the_cast():
@@ -361,3 +374,40 @@ def test_an_already_published_definition_is_used_rather_than_a_second_one():
 
     assert LeadDefinition.objects.get() == existing
     assert set(Lead.objects.values_list("definition", flat=True)) == {existing.pk}
+
+
+def test_converted_leads_have_opportunities_some_won_some_lost_with_amounts(seeded):
+    opportunities = Opportunity.objects.select_related("lead", "lost_reason")
+    by_stage = Counter(opportunity.stage for opportunity in opportunities)
+
+    assert by_stage["won"]
+    assert by_stage["lost"]
+    assert by_stage["open"]
+    for opportunity in opportunities:
+        lead = opportunity.lead
+        assert opportunity.amount > 0
+        assert (opportunity.source_id, opportunity.campaign_id, opportunity.account_id) == (
+            lead.source_id,
+            lead.campaign_id,
+            lead.account_id,
+        )
+        assert lead.converted_at is not None
+        assert lead.contact_id == opportunity.contact_id
+        expected_lead_stage = {"open": Stage.OPPORTUNITY, "won": Stage.WON, "lost": Stage.LOST}[opportunity.stage]
+        assert lead.stage == expected_lead_stage
+        assert (opportunity.closed_on is None) == (opportunity.stage == "open")
+        if opportunity.stage == "lost":
+            assert opportunity.lost_reason.kind == Reason.Kind.LOST
+    # Every converted lead has its opportunity, and every lost move names a reason from the lost list.
+    assert not Lead.objects.filter(stage=Stage.OPPORTUNITY, opportunity__isnull=True).exists()
+    assert not StageChange.objects.filter(to_stage=Stage.LOST, reason_code__isnull=True).exists()
+
+
+def test_some_recycled_leads_wait_for_their_revisit_date(seeded):
+    recycled = Lead.objects.filter(stage=Stage.NURTURE, revisit_on__isnull=False)
+
+    assert recycled.exists()
+    assert all(
+        lead.stage_changes.last().reason_code.kind == "recycled" for lead in recycled.prefetch_related("stage_changes")
+    )
+    assert not Lead.objects.filter(stage_changed_at__isnull=True).exists()
