@@ -32,6 +32,8 @@ BYTE_ORDER_MARK = "\ufeff"
 
 def csv_cell(value: Any) -> str | int | float | Decimal:
     """``value`` as one CSV cell: text neutralized, numbers as numbers, dates in ISO 8601, None empty."""
+    if type(value) is str:  # the common case first: an export calls this for every cell
+        return NEUTRALIZER + value if value.startswith(FORMULA_PREFIXES) else value
     if value is None:
         return ""
     if isinstance(value, bool):
