@@ -12,3 +12,7 @@ class LeadsConfig(AppConfig):
         # Groups and their permissions are kept in code (leads/roles.py) and brought up to date
         # after every migrate, once Django has created the permissions they refer to.
         post_migrate.connect(roles_ensure_on_migrate, dispatch_uid="leads.roles_ensure")
+        from leads.lifecycle import reasons_ensure_on_migrate
+
+        # The default reason lists, in a database that has none (a flushed test database, too).
+        post_migrate.connect(reasons_ensure_on_migrate, dispatch_uid="leads.reasons_ensure")

@@ -120,6 +120,35 @@ def leads_revisit_due(*, today: datetime.date | None = None, limit: int = 5000) 
 
 # --- Reason lists -------------------------------------------------------------------------------
 
+#: The lists a new installation starts with (migration 0005 seeds the same; admins change them freely).
+DEFAULT_REASONS: dict[str, list[str]] = {
+    Reason.Kind.LOST: ["Price", "Competitor", "No budget", "No decision", "Timing", "Went dark"],
+    Reason.Kind.DISQUALIFIED: ["Not a fit", "Competitor", "Student", "Spam", "Bad data", "Duplicate"],
+    Reason.Kind.RECYCLED: ["Not ready", "No budget this year", "Timing"],
+}
+
+
+def reasons_ensure_defaults() -> int:
+    """Seed the default lists when there are no reasons at all (a new or flushed database); return how
+    many were made. Once any reason exists the lists are the admins' and are left alone."""
+    if Reason.objects.exists():
+        return 0
+    made = Reason.objects.bulk_create(
+        [
+            Reason(kind=kind, label=label, position=position * 10)
+            for kind, labels in DEFAULT_REASONS.items()
+            for position, label in enumerate(labels, start=1)
+        ],
+        ignore_conflicts=True,
+    )
+    return len(made)
+
+
+def reasons_ensure_on_migrate(sender: Any, app_config: Any = None, **kwargs: Any) -> None:
+    """post_migrate hook (also sent after a test database is flushed)."""
+    if app_config is not None and app_config.label == "leads":
+        reasons_ensure_defaults()
+
 
 def reason_create(
     *, kind: str, label: str, position: int | None = None, actor: AbstractBaseUser | None, ip_address: str | None = None

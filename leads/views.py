@@ -37,6 +37,7 @@ from leads.selectors import (
     lead_ids_visible,
     lead_invalid_fields,
     lead_list_for_inbox,
+    lead_list_visible,
     lead_submissions,
     lead_timeline_entries,
     saved_view_list_own,
@@ -328,6 +329,10 @@ def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "Restored from junk: the lead is New again.")
             else:
                 messages.success(request, f"Moved to {Stage(change.to_stage).label}.")
+            if not lead_list_visible(user=request.user).filter(pk=lead.pk).exists():
+                # Handed back to marketing (a rep's recycle, say): out of this user's sight now.
+                messages.info(request, f"{lead} is back with marketing.")
+                return redirect("home")
             return redirect("leads:detail", pk=lead.pk)
     # Re-show the page with the form as entered and the reason it was refused.
     return render_lead(request, lead, form=form, status=400)

@@ -8,7 +8,14 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from leads.lifecycle import lead_convert, leads_revisit_due, opportunity_close, reason_create, reason_update
+from leads.lifecycle import (
+    lead_convert,
+    leads_revisit_due,
+    opportunity_close,
+    reason_create,
+    reason_update,
+    reasons_ensure_defaults,
+)
 from leads.models import Account, Activity, AuditEvent, Contact, Lead, Opportunity, Reason, SourceRecord, Stage
 from leads.services import LeadOperationError, lead_change_stage
 from tests.factories import (
@@ -404,3 +411,17 @@ def test_an_opportunity_lead_does_not_move_except_through_its_opportunity(rep, o
 
     with pytest.raises(LeadOperationError, match="close the opportunity"):
         lead_change_stage(lead=lead, to_stage=Stage.LOST, actor=rep, reason_code=listed_reason("lost", "Price"))
+
+
+def test_the_default_lists_come_back_in_an_empty_database_but_never_over_the_admins_lists():
+    Reason.objects.all().delete()
+
+    made = reasons_ensure_defaults()
+    again = reasons_ensure_defaults()
+    Reason.objects.exclude(label="Price").delete()
+    after_admin_cleanup = reasons_ensure_defaults()
+
+    assert made == 15
+    assert again == 0
+    assert after_admin_cleanup == 0
+    assert list(Reason.objects.values_list("label", flat=True)) == ["Price"]

@@ -38,6 +38,7 @@ def test_a_rep_recycles_their_lead_from_the_page(client, rep):
 
     assert '<optgroup label="Recycled">' in html
     assert response.status_code == 302
+    assert response.url == "/"  # out of the rep's sight now: home, with a message
     lead.refresh_from_db()
     assert (lead.stage, lead.owner, lead.revisit_on.isoformat()) == (Stage.NURTURE, None, in_days(60))
     # Back with marketing: the rep no longer sees it, marketing finds it with its revisit date.
