@@ -13,6 +13,7 @@ from itertools import islice
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -74,15 +75,19 @@ def lead_export_rows(*, leads: QuerySet[Lead], chunk_size: int | None = None) ->
     cursor on PostgreSQL (plain tuples, no model instances), with each chunk's source records in one
     more query. Nothing is read until asked, and one chunk is held at a time."""
     chunk_size = chunk_size or settings.EXPORT_CHUNK_ROWS
-    rows = (
-        leads.order_by("-created_at", "-id")
-        .values_list(*(lookup for _, lookup in LEAD_EXPORT_COLUMNS))
-        .iterator(chunk_size=chunk_size)
-    )
-    while chunk := list(islice(rows, chunk_size)):
-        records = _source_records([row[0] for row in chunk])
-        for row in chunk:
-            yield [*row, records.get(row[0], "")]
+    # In a transaction the cursor is declared without WITH HOLD, so PostgreSQL hands rows over as it
+    # produces them instead of materializing the whole result before the first one (read-only: if the
+    # download is abandoned, closing this generator just ends the transaction).
+    with transaction.atomic(using=leads.db):
+        rows = (
+            leads.order_by("-created_at", "-id")
+            .values_list(*(lookup for _, lookup in LEAD_EXPORT_COLUMNS))
+            .iterator(chunk_size=chunk_size)
+        )
+        while chunk := list(islice(rows, chunk_size)):
+            records = _source_records([row[0] for row in chunk])
+            for row in chunk:
+                yield [*row, records.get(row[0], "")]
 
 
 def lead_export_response(*, leads: QuerySet[Lead], name: str = "leads") -> StreamingHttpResponse:
