@@ -381,6 +381,40 @@ def lead_convert(
     return Conversion(opportunity=opportunity, account_created=created_account, contact_created=created_contact)
 
 
+@transaction.atomic
+def opportunity_update(
+    *, opportunity: Opportunity, data: dict[str, Any], actor: AbstractBaseUser | None, ip_address: str | None = None
+) -> Opportunity:
+    """Change an open opportunity's name, amount or expected close date (closing is ``opportunity_close``)."""
+    unknown = set(data) - {"name", "amount", "expected_close_on"}
+    if unknown:
+        field = sorted(unknown)[0]
+        hint = "Close it with POST /api/opportunities/{id}/close/." if field in ("stage", "closed_on") else ""
+        raise LeadOperationError(f"{field!r} cannot be changed here. {hint}".strip(), field=field)
+    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    if locked.stage != Opportunity.Stage.OPEN:
+        raise LeadOperationError(f"A {locked.get_stage_display().lower()} opportunity is not edited.")
+    values = dict(data)
+    if "name" in values:
+        values["name"] = " ".join(str(values["name"]).split())
+        if not values["name"]:
+            raise LeadOperationError("Give the opportunity a name.", field="name")
+        if len(values["name"]) > 200:
+            raise LeadOperationError("The name can be at most 200 characters.", field="name")
+    if "amount" in values:
+        values["amount"] = _amount_clean(values["amount"])
+    if "expected_close_on" in values:
+        if values["expected_close_on"] is None:
+            raise LeadOperationError("Give the date the deal is expected to close.", field="expected_close_on")
+        if values["expected_close_on"] < timezone.localdate():
+            raise LeadOperationError("The expected close date cannot be in the past.", field="expected_close_on")
+    audited_update(
+        instance=locked, data=values, actor=_actor(actor), action="opportunity.update", ip_address=ip_address
+    )
+    opportunity.refresh_from_db()
+    return locked
+
+
 # --- Won and lost -------------------------------------------------------------------------------
 
 

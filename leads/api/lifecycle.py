@@ -24,7 +24,7 @@ from leads.api.serializers import ReasonSerializer
 from leads.api.views import client_ip, service_errors
 from leads.exports import lead_export_response
 from leads.filters import LeadFilter, SlugMultipleChoiceFilter
-from leads.lifecycle import lead_convert, opportunity_close, reason_create, reason_update
+from leads.lifecycle import lead_convert, opportunity_close, opportunity_update, reason_create, reason_update
 from leads.models import Account, Campaign, Opportunity, Reason, Source, Stage
 from leads.permissions import lead_stage_change_check
 from leads.selectors import lead_list_visible, opportunity_list_visible
@@ -78,6 +78,23 @@ class ConvertRequestSerializer(serializers.Serializer):
         help_text="Link to this account; default: the lead's account, else the one with its company domain or "
         "name, else a new one",
     )
+
+
+class OpportunityUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    expected_close_on = serializers.DateField(required=False, help_text="Today or later")
+
+    def to_internal_value(self, data: Any) -> Any:
+        refused = sorted(set(data) - set(self.fields)) if hasattr(data, "keys") else []
+        if refused:
+            raise ValidationError(
+                {
+                    name: ["Only name, amount and expected_close_on change here; close it with close/."]
+                    for name in refused
+                }
+            )
+        return super().to_internal_value(data)
 
 
 class CloseRequestSerializer(serializers.Serializer):
@@ -171,13 +188,36 @@ class LeadConvertView(APIView):
 @extend_schema_view(
     list=extend_schema(summary="Opportunities you may see (a rep: their own), newest first"),
     retrieve=extend_schema(summary="One opportunity"),
+    partial_update=extend_schema(
+        summary="Change an open opportunity's name, amount or expected close date",
+        description="An admin, or the rep who owns the lead (else 403). A won or lost one is not edited (400).",
+        request=OpportunityUpdateSerializer,
+        responses=OpportunitySerializer,
+    ),
 )
-class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OpportunityViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
     serializer_class = OpportunitySerializer
     permission_classes = [ModelPermissions]
     filterset_class = OpportunityFilter
     queryset = Opportunity.objects.none()
+    http_method_names = ["get", "post", "patch", "head", "options"]
     action_permissions = {"close": ["leads.view_opportunity", "leads.change_opportunity"]}
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        opportunity = self.get_object()
+        lead_stage_change_check(user=request.user, lead=opportunity.lead, to_stage=Stage.WON)
+        body = OpportunityUpdateSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        with service_errors():
+            opportunity_update(
+                opportunity=opportunity,
+                data=dict(body.validated_data),
+                actor=request.user,
+                ip_address=client_ip(request),
+            )
+        return Response(OpportunitySerializer(self.get_queryset().get(pk=opportunity.pk)).data)
 
     def get_queryset(self) -> Any:
         return opportunity_list_visible(user=self.request.user).select_related(

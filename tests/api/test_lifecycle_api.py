@@ -212,3 +212,49 @@ def test_admins_add_and_deactivate_reasons_and_others_may_not(client_as, lf_admi
     assert duplicate.status_code == 400
     assert "already has" in duplicate.json()["label"][0]
     assert client_as(lf_admin).delete(f"/api/reasons/{spam.pk}/").status_code == 405
+
+
+def test_the_owner_edits_an_open_opportunity(client_as, rep):
+    opportunity = OpportunityFactory(lead__owner=rep, owner=rep, amount=8000)
+
+    response = client_as(rep).patch(
+        f"/api/opportunities/{opportunity.pk}/",
+        {"name": "Bigger deal", "amount": "12000.00", "expected_close_on": in_days(40)},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["name"], body["amount"], body["expected_close_on"]) == ("Bigger deal", "12000.00", in_days(40))
+    assert body["stage"] == "open"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": "-3"}, "amount"),
+        ({"expected_close_on": in_days(-1)}, "expected_close_on"),
+        ({"stage": "won"}, "stage"),
+        ({"name": "   "}, "name"),
+    ],
+)
+def test_bad_edits_are_a_400_naming_the_field(client_as, rep, body, field):
+    opportunity = OpportunityFactory(lead__owner=rep, owner=rep)
+
+    response = client_as(rep).patch(f"/api/opportunities/{opportunity.pk}/", body, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+def test_closed_opportunities_and_other_peoples_are_not_edited(client_as, rep, marketer):
+    won = OpportunityFactory(lead__owner=rep, owner=rep, stage="won", closed_on=timezone.localdate())
+    open_one = OpportunityFactory(lead__owner=rep, owner=rep)
+
+    closed = client_as(rep).patch(f"/api/opportunities/{won.pk}/", {"amount": "1"}, format="json")
+    by_marketing = client_as(marketer).patch(f"/api/opportunities/{open_one.pk}/", {"amount": "1"}, format="json")
+
+    assert closed.status_code == 400
+    assert "is not edited" in closed.json()["non_field_errors"][0]
+    assert by_marketing.status_code == 403
+    assert client_as(rep).put(f"/api/opportunities/{open_one.pk}/", {}, format="json").status_code == 405
