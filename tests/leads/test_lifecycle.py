@@ -425,3 +425,12 @@ def test_the_default_lists_come_back_in_an_empty_database_but_never_over_the_adm
     assert again == 0
     assert after_admin_cleanup == 0
     assert list(Reason.objects.values_list("label", flat=True)) == ["Price"]
+
+
+def test_the_daily_beat_task_runs_the_revisit(settings):
+    from leads.tasks import leads_revisit_due_task
+
+    LeadFactory(stage=Stage.NURTURE, revisit_on=in_days(-2))
+
+    assert leads_revisit_due_task.apply().get() == 1
+    assert settings.CELERY_BEAT_SCHEDULE["lifecycle-revisit"]["task"] == "leads.tasks.leads_revisit_due_task"
