@@ -12,7 +12,16 @@ from django.http import HttpRequest
 
 from leads.admin import ReadOnlyAdminMixin, SlugFixedAfterCreateMixin, count_per_row
 from leads.models import OPEN_STAGES, Lead
-from routing.models import Assignment, OverflowEntry, Rejection, Rep, Territory, TerritoryMembership
+from routing.models import (
+    Assignment,
+    Notification,
+    OverflowEntry,
+    Rejection,
+    Rep,
+    SlaBreach,
+    Territory,
+    TerritoryMembership,
+)
 
 
 class CommaSeparatedListField(forms.CharField):
@@ -140,9 +149,9 @@ class RepAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     inlines = [RepMembershipInline]
     fieldsets = [
-        (None, {"fields": ["user", "is_available", "out_of_office_until", "backup"]}),
+        (None, {"fields": ["user", "is_available", ("out_of_office_from", "out_of_office_until"), "backup"]}),
         ("Capacity", {"fields": ["max_open_leads", "max_new_per_day", "min_score"]}),
-        ("Working hours", {"fields": ["timezone", ("work_start", "work_end")]}),
+        ("Working hours", {"fields": ["timezone", ("work_start", "work_end"), "work_days"]}),
         ("Timestamps", {"classes": ["collapse"], "fields": ["created_at", "updated_at"]}),
     ]
 
@@ -213,4 +222,30 @@ class RejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["lead", "rep__user", "source"]
     date_hierarchy = "created_at"
     fields = ["lead", "rep", "reason", "note", "source", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(SlaBreach)
+class SlaBreachAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Leads whose SLA lapsed, and what the sweep did: written by the SLA sweep only."""
+
+    list_display = ["breached_at", "lead", "rep", "kind", "action", "source", "territory"]
+    list_filter = ["kind", "action", "territory", "source"]
+    search_fields = ["lead__email", "lead__company", "rep__user__username", "note"]
+    list_select_related = ["lead", "rep__user", "source", "territory"]
+    date_hierarchy = "breached_at"
+    fields = [
+        "lead", "rep", "source", "territory", "stage", "kind", "score", "due_at", "breached_at", "action",
+        "reassigned_to", "escalated_to", "note",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "user", "kind", "title", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["user__username", "title"]
+    list_select_related = ["user"]
+    fields = ["user", "kind", "lead", "title", "body", "read_at", "created_at"]
     readonly_fields = fields
