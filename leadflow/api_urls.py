@@ -16,6 +16,7 @@ from leads.api.views import (
     LeadViewSet,
     SourceViewSet,
 )
+from reports.api.views import REPORT_VIEWS
 from routing.api.views import OverflowViewSet, QueueView, RepViewSet, TerritoryViewSet
 
 router = DefaultRouter()
@@ -40,5 +41,6 @@ urlpatterns = [
     path("queue/", QueueView.as_view(), name="queue"),
     path("leads/<int:pk>/duplicates/", LeadDuplicatesView.as_view(), name="lead-duplicates"),
     path("leads/<int:pk>/merge/", LeadMergeView.as_view(), name="lead-merge"),
+    *(path(f"reports/{name}/", view.as_view(), name=f"report-{name}") for name, view in REPORT_VIEWS.items()),
     *router.urls,
 ]

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "scoring",
     "routing",
     "dedupe",
+    "reports",
 ]
 
 MIDDLEWARE = [
