@@ -7,9 +7,11 @@ and ``/api/reports/`` accept exactly the same filters.
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -43,8 +45,8 @@ class Panel:
         return self.report.columns
 
     @property
-    def chart_element_id(self) -> str:
-        return f"chart-{self.report.name}-data"
+    def chart_json(self) -> str:
+        return json.dumps(self.chart, cls=DjangoJSONEncoder)
 
 
 def dashboard_query(query: QueryDict) -> QueryDict:

@@ -107,9 +107,8 @@
   document.addEventListener("click", onFormsetAdd);
 })();
 
-// Reports dashboard: each <canvas data-chart="ID"> is drawn with Chart.js from the JSON in the
-// element #ID (a json_script data island), again after every htmx swap; "Table" swaps a chart for
-// its table and back.
+// Reports dashboard: each <canvas data-chart="{...}"> is drawn with Chart.js from the JSON in its
+// attribute, again after every htmx swap; "Table" swaps a chart for its table and back.
 (function () {
   "use strict";
 
@@ -160,11 +159,9 @@
   function drawCharts() {
     if (!window.Chart) return;
     document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
-      var island = document.getElementById(canvas.getAttribute("data-chart"));
-      if (!island) return;
       var existing = window.Chart.getChart(canvas);
       if (existing) existing.destroy();
-      new window.Chart(canvas, chartConfig(JSON.parse(island.textContent)));
+      new window.Chart(canvas, chartConfig(JSON.parse(canvas.getAttribute("data-chart"))));
     });
   }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reports.conftest import MARCH
+from tests.reports.data import MARCH
 
 pytestmark = pytest.mark.django_db
 

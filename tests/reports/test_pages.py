@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from html import unescape
 
 import pytest
 from django.utils import timezone
 
 from tests.factories import PASSWORD, CampaignFactory, LeadFactory
-from tests.reports.conftest import MARCH
+from tests.reports.data import MARCH
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +38,10 @@ def test_dashboard_shows_every_report_with_chart_data_table_and_csv_link(markete
     html = answer.content.decode()
     for name in ("funnel", "sources", "campaigns", "alignment", "reps", "load", "leaks"):
         assert f'id="report-{name}"' in html
-        assert f'id="chart-{name}-data" type="application/json"' in html
+        assert f'id="report-{name}-table"' in html
         assert f"/reports/{name}.csv?date_from=2026-03-01&amp;date_to=2026-03-31" in html
     assert "vendor/chartjs/chart.umd.min.js" in html
-    assert "<script>" not in html  # data islands only (type="application/json"), no inline code
+    assert "<script>" not in html  # no inline code: chart data rides in data-chart attributes
     funnel = answer.context["panels"][0].chart
     assert funnel["labels"] == ["New", "MQL", "SAL (accepted)", "SQL", "Opportunity", "Won"]
     assert funnel["datasets"][0]["data"] == [7, 5, 3, 3, 3, 2]
@@ -61,8 +62,9 @@ def test_htmx_filter_swaps_only_the_panels(marketer_client, report_data):
     assert answer.status_code == 200
     assert html.lstrip().startswith('<div id="report-panels"')
     assert "<html" not in html
-    island = html.split('id="chart-funnel-data" type="application/json">')[1].split("</script>")[0]
-    assert json.loads(island)["datasets"][0]["data"] == [2, 1, 1, 1, 1, 1]
+    assert answer.context["panels"][0].chart["datasets"][0]["data"] == [2, 1, 1, 1, 1, 1]
+    attribute = html.split('<canvas data-chart="')[1].split('"')[0]
+    assert json.loads(unescape(attribute))["datasets"][0]["data"] == [2, 1, 1, 1, 1, 1]
 
 
 def test_bad_filters_are_named_on_the_page(marketer_client, report_data):

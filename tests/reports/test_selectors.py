@@ -17,7 +17,7 @@ from reports.selectors import (
     report_reps,
     report_sources,
 )
-from tests.reports.conftest import T0
+from tests.reports.data import T0
 
 pytestmark = pytest.mark.django_db
 
