@@ -48,6 +48,8 @@ class ReportFilter:
     campaign: Campaign | None = None
     territory: Territory | None = None
     stuck_days: int = DEFAULT_STUCK_DAYS
+    #: Figures shared by several reports, computed once per filter (the dashboard asks for them all).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def lead_q(self, prefix: str = "") -> Q:
         """The cohort as a ``Q`` on ``Lead`` (``prefix`` e.g. ``"lead__"`` from a related model)."""
@@ -62,12 +64,26 @@ class ReportFilter:
             conditions[f"{prefix}campaign_id"] = self.campaign.pk
         if self.territory is not None:
             # Uses the index on Assignment.territory; one lead routed twice in it still counts once.
-            in_territory = Assignment.objects.filter(territory_id=self.territory.pk).values("lead_id")
+            in_territory = Assignment.objects.filter(territory_id=self.territory.pk)
+            if self.date_from is not None:  # assigned after it was created
+                in_territory = in_territory.filter(created_at__gte=day_start(self.date_from))
+            in_territory = in_territory.values("lead_id")
             conditions[f"{prefix}id__in"] = in_territory
         return Q(**conditions)
 
     def leads(self) -> QuerySet[Lead]:
         return Lead.objects.filter(self.lead_q()).order_by()
+
+    def events_q(self, time_field: str = "created_at") -> Q:
+        """The cohort's leads from an event model (stage change, rejection...) whose ``time_field`` says when.
+
+        An event cannot happen before its lead was created, so with a start date the event's own
+        indexed time column can skip every older event before the join to the leads.
+        """
+        q = self.lead_q("lead__")
+        if self.date_from is not None:
+            q &= Q(**{f"{time_field}__gte": day_start(self.date_from)})
+        return q
 
 
 def day_start(day: datetime.date) -> datetime.datetime:
@@ -138,7 +154,7 @@ def report_funnel(*, filters: ReportFilter) -> list[FunnelStep]:
     """
     firsts = {f"{stage}_at": Min("created_at", filter=Q(to_stage=stage)) for stage in FUNNEL_STAGES}
     per_lead = (
-        StageChange.objects.filter(filters.lead_q("lead__"), to_stage__in=FUNNEL_STAGES)
+        StageChange.objects.filter(filters.events_q(), to_stage__in=FUNNEL_STAGES)
         .order_by()
         .values("lead_id")
         .annotate(new_at=Min("lead__created_at"), **firsts)
@@ -204,30 +220,65 @@ class YieldRow:
     return_on_spend: float | None
 
 
+@dataclass(slots=True)
+class _Yield:
+    leads: int = 0
+    accepted: int = 0
+    mqls: int = 0
+    won: int = 0
+    revenue: Decimal = Decimal("0.00")
+
+
+def _yield_by_source_and_campaign(filters: ReportFilter) -> dict[tuple[int, int | None], _Yield]:
+    """Leads, accepted, MQLs, won deals and revenue per (source, campaign): three grouped queries, once.
+
+    Sources, campaigns and the alignment view all add these up their own way (a lead has one
+    source and one campaign, so the sums stay exact), instead of scanning the cohort again.
+    """
+    if "yield" in filters.memo:
+        return filters.memo["yield"]
+    figures: dict[tuple[int, int | None], _Yield] = defaultdict(_Yield)
+    for row in (
+        filters.leads()
+        .values("source_id", "campaign_id")
+        .annotate(leads=Count("id"), accepted=Count("id", filter=Q(accepted_at__isnull=False)))
+    ):
+        entry = figures[row["source_id"], row["campaign_id"]]
+        entry.leads, entry.accepted = row["leads"], row["accepted"]
+    for row in (
+        StageChange.objects.filter(filters.events_q(), to_stage=Stage.MQL)
+        .order_by()
+        .values("lead__source_id", "lead__campaign_id")
+        .annotate(n=Count("lead_id", distinct=True))
+    ):
+        figures[row["lead__source_id"], row["lead__campaign_id"]].mqls = row["n"]
+    for row in (
+        Opportunity.objects.filter(filters.events_q(), stage=Opportunity.Stage.WON)
+        .order_by()
+        .values("lead__source_id", "lead__campaign_id")
+        .annotate(won=Count("id"), revenue=Sum("amount"))
+    ):
+        entry = figures[row["lead__source_id"], row["lead__campaign_id"]]
+        entry.won, entry.revenue = row["won"], row["revenue"]
+    filters.memo["yield"] = dict(figures)
+    return filters.memo["yield"]
+
+
 def _yield_rows(
     *, filters: ReportFilter, by: str, names: dict[int | None, tuple[str, str]], costs: dict[int | None, Decimal]
 ) -> list[YieldRow]:
-    """Three grouped queries by ``by`` (``source_id`` or ``campaign_id``): leads, MQLs, won deals."""
-    volume = {
-        row[by]: row
-        for row in filters.leads()
-        .values(by)
-        .annotate(leads=Count("id"), accepted=Count("id", filter=Q(accepted_at__isnull=False)))
-    }
-    mqls = {
-        row[f"lead__{by}"]: row["n"]
-        for row in StageChange.objects.filter(filters.lead_q("lead__"), to_stage=Stage.MQL)
-        .order_by()
-        .values(f"lead__{by}")
-        .annotate(n=Count("lead_id", distinct=True))
-    }
-    deals = {
-        row[f"lead__{by}"]: row
-        for row in Opportunity.objects.filter(filters.lead_q("lead__"), stage=Opportunity.Stage.WON)
-        .order_by()
-        .values(f"lead__{by}")
-        .annotate(won=Count("id"), revenue=Sum("amount"))
-    }
+    """The per (source, campaign) figures added up by ``by`` (``source_id`` or ``campaign_id``)."""
+    totals: dict[int | None, _Yield] = defaultdict(_Yield)
+    for (source_id, campaign_id), entry in _yield_by_source_and_campaign(filters).items():
+        total = totals[source_id if by == "source_id" else campaign_id]
+        total.leads += entry.leads
+        total.accepted += entry.accepted
+        total.mqls += entry.mqls
+        total.won += entry.won
+        total.revenue += entry.revenue
+    volume = {key: {"leads": t.leads, "accepted": t.accepted} for key, t in totals.items() if t.leads}
+    mqls = {key: t.mqls for key, t in totals.items()}
+    deals = {key: {"won": t.won, "revenue": t.revenue} for key, t in totals.items()}
     rows = []
     # By name, the leads with no campaign last.
     for key in sorted(volume, key=lambda k: (k is None, names.get(k, ("", ""))[1].lower())):
@@ -293,13 +344,13 @@ class AlignmentRow:
 
 def report_alignment(*, filters: ReportFilter) -> list[AlignmentRow]:
     """Sales acceptance and rejection reasons per source: the view marketing and sales share."""
-    accepted = {
-        row["source_id"]: row["n"]
-        for row in filters.leads().filter(accepted_at__isnull=False).values("source_id").annotate(n=Count("id"))
-    }
+    accepted: dict[int, int] = defaultdict(int)
+    for (source_id, _campaign_id), entry in _yield_by_source_and_campaign(filters).items():
+        if entry.accepted:
+            accepted[source_id] += entry.accepted
     reasons: dict[int | None, dict[str, int]] = defaultdict(dict)
     for row in (
-        Rejection.objects.filter(filters.lead_q("lead__"))
+        Rejection.objects.filter(filters.events_q())
         .order_by()
         .values("lead__source_id", "reason")
         .annotate(n=Count("id"))
@@ -339,7 +390,8 @@ class RepResponseRow:
 def report_reps(*, filters: ReportFilter) -> list[RepResponseRow]:
     """Per rep: leads assigned, accepted, median response time (accepted - assigned) and SLA breaches."""
     response = EpochSeconds(F("accepted_at") - F("assigned_at"))
-    owned = filters.leads().filter(owner__rep__isnull=False, assigned_at__isnull=False).values("owner_id")
+    # Routing, a claim or a reassignment sets ``assigned_at`` when it gives a lead to a rep.
+    owned = filters.leads().filter(owner__isnull=False, assigned_at__isnull=False).values("owner_id")
     if _has_percentile():
         figures = {
             row["owner_id"]: row
@@ -380,7 +432,7 @@ def sla_breaches_by_rep_user(*, filters: ReportFilter) -> dict[int, int]:
     """SLA breaches of the cohort's leads per rep (by the rep's user id), in one grouped query."""
     return {
         row["rep__user_id"]: row["n"]
-        for row in SlaBreach.objects.filter(filters.lead_q("lead__"), rep__isnull=False)
+        for row in SlaBreach.objects.filter(filters.events_q("breached_at"), rep__isnull=False)
         .order_by()
         .values("rep__user_id")
         .annotate(n=Count("id"))

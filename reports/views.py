@@ -6,7 +6,6 @@ and ``/api/reports/`` accept exactly the same filters.
 
 from __future__ import annotations
 
-import datetime
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,18 +13,14 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from leadflow.csv import csv_response
 from leads.models import Campaign, Source
 from leads.permissions import page_permission_required
-from reports.api.serializers import ReportFilterSerializer
+from reports.api.serializers import ReportFilterSerializer, default_date_range
 from reports.catalog import REPORTS, REPORTS_BY_NAME, Column, Report
 from routing.models import Territory
-
-#: With no dates in the address, the dashboard shows the last this many days (today included).
-DEFAULT_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +48,8 @@ def dashboard_query(query: QueryDict) -> QueryDict:
     """The filters as asked, with the default date range when neither date was given."""
     query = query.copy()
     if "date_from" not in query and "date_to" not in query:
-        today = timezone.localdate()
-        query["date_from"] = (today - datetime.timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-        query["date_to"] = today.isoformat()
+        start, end = default_date_range()
+        query["date_from"], query["date_to"] = start.isoformat(), end.isoformat()
     return query
 
 

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from leads.models import Campaign, Source
 from reports.selectors import DEFAULT_STUCK_DAYS, ReportFilter
 from routing.models import Rejection, Territory
 
+#: With neither date given, a report covers the last this many days (today included).
+DEFAULT_DAYS = 90
+
+
+def default_date_range() -> tuple[datetime.date, datetime.date]:
+    today = timezone.localdate()
+    return today - datetime.timedelta(days=DEFAULT_DAYS - 1), today
+
 
 class ReportFilterSerializer(serializers.Serializer):
-    """The filters every report takes (query parameters); the dashboard's filter bar uses it too."""
+    """The filters every report takes (query parameters); the dashboard's filter bar uses it too.
+
+    With neither ``date_from`` nor ``date_to``, the last ``DEFAULT_DAYS`` days; one date alone
+    leaves the other end open.
+    """
 
     date_from = serializers.DateField(
-        required=False, allow_null=True, help_text="Leads created on or after (YYYY-MM-DD)"
+        required=False,
+        allow_null=True,
+        help_text="Leads created on or after (YYYY-MM-DD); with neither date, the last 90 days",
     )
     date_to = serializers.DateField(
-        required=False, allow_null=True, help_text="Leads created on or before (YYYY-MM-DD)"
+        required=False, allow_null=True, help_text="Leads created on or before (YYYY-MM-DD); with neither date, today"
     )
     source = serializers.SlugRelatedField(
         slug_field="slug", queryset=Source.objects.all(), required=False, allow_null=True, help_text="Source slug"
@@ -46,6 +62,9 @@ class ReportFilterSerializer(serializers.Serializer):
         # An empty query parameter (a cleared filter in the page) means "no filter", not an error.
         if hasattr(data, "dict"):
             data = {key: value for key, value in data.dict().items() if value != ""}
+        if "date_from" not in data and "date_to" not in data:
+            start, end = default_date_range()
+            data = {**data, "date_from": start.isoformat(), "date_to": end.isoformat()}
         return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime
 
+import pytest
+from django.utils import timezone
+
+from tests.factories import LeadFactory
 from tests.reports.data import MARCH
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +43,20 @@ def test_funnel_as_json_with_the_filters_applied(as_marketer, report_data):
         ("won", 1),
     ]
     assert body["rows"][2]["median_hours_from_previous"] == 7.0
+
+
+def test_without_dates_the_last_90_days(as_marketer, report_data):
+    LeadFactory(source=report_data.web)  # created today; the data set's leads are from March 2026
+    today = timezone.localdate()
+    body = as_marketer.get("/api/reports/funnel/").json()
+    assert body["filters"]["date_from"] == (today - datetime.timedelta(days=89)).isoformat()
+    assert body["filters"]["date_to"] == today.isoformat()
+    assert body["rows"][0]["leads"] == 1
+    since_2020 = as_marketer.get("/api/reports/funnel/", {"date_from": "2020-01-01"}).json()
+    assert (since_2020["filters"]["date_to"], since_2020["rows"][0]["leads"]) == (
+        None,
+        9,
+    )  # the 8 active leads of the data set and today's
 
 
 def test_sources_money_as_decimal_strings(as_marketer, report_data):
