@@ -19,6 +19,8 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from routing.working_hours import WorkWeek
+
 #: The rules, as stored on ``routing.models.Assignment.rule``.
 ACCOUNT_OWNER = "account_owner"
 BACKUP = "backup"
@@ -41,15 +43,22 @@ class RepSlot:
     is_available: bool = True
     out_of_office_until: datetime.datetime | None = None
     backup_id: int | None = None
+    out_of_office_from: datetime.datetime | None = None
+    #: When the rep works, for the SLA clock of what they are given (``None``: wall-clock hours).
+    week: WorkWeek | None = None
+
+    def out_of_office(self, now: datetime.datetime) -> bool:
+        until = self.out_of_office_until
+        return until is not None and until > now and (self.out_of_office_from is None or self.out_of_office_from <= now)
 
     def away(self, now: datetime.datetime) -> bool:
-        return not self.is_available or (self.out_of_office_until is not None and self.out_of_office_until > now)
+        return not self.is_available or self.out_of_office(now)
 
     def refusal(self, score: int, now: datetime.datetime) -> str | None:
         """Why this rep cannot take a lead of ``score`` now, or ``None`` if they can."""
         if not self.is_available:
             return "unavailable"
-        if self.out_of_office_until is not None and self.out_of_office_until > now:
+        if self.out_of_office(now):
             return f"out of office until {self.out_of_office_until:%Y-%m-%d %H:%M} UTC"
         if self.open_leads >= self.max_open_leads:
             return f"at capacity ({self.open_leads} of {self.max_open_leads} open)"
@@ -87,6 +96,8 @@ class LeadToRoute:
     territory_id: int | None = None
     account_name: str = ""
     account_owner_user_id: int | None = None
+    #: Reps who must not get it (rep id -> why, e.g. "rejected it"): passed over by every rule.
+    excluded: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +136,9 @@ class Roster:
         """The decision for ``lead``, already counted against the rep (and seat) it names."""
         notes: list[str] = []
         owner = self.reps_by_user.get(lead.account_owner_user_id) if lead.account_owner_user_id else None
+        if owner is not None and owner.rep_id in lead.excluded:
+            notes.append(f"{lead.account_name or 'the account'}'s owner {owner.name} {lead.excluded[owner.rep_id]}")
+            owner = None
         if owner is not None:
             decision = self._account_owner(lead, owner, notes)
             if decision is not None:
@@ -137,7 +151,10 @@ class Roster:
         passed: list[str] = []
         for seat in ordered:
             rep = self.reps.get(seat.rep_id)
-            refusal = "not found" if rep is None else rep.refusal(lead.score, self.now)
+            if seat.rep_id in lead.excluded:
+                refusal = lead.excluded[seat.rep_id]
+            else:
+                refusal = "not found" if rep is None else rep.refusal(lead.score, self.now)
             if refusal is None:
                 rep.take()
                 seat.routed_count += 1
@@ -145,6 +162,8 @@ class Roster:
                     f"territory {territory.name} round robin: {rep.name} had the smallest share "
                     f"({seat.routed_count - 1} routed, weight {seat.weight})"
                 )
+                if passed:
+                    notes.append(f"passed over: {', '.join(passed)}")
                 return Decision(TERRITORY_ROUND_ROBIN, rep.rep_id, territory.territory_id, _sentence("; ".join(notes)))
             passed.append(f"{rep.name if rep else seat.rep_id} {refusal}")
         if not ordered:
@@ -157,6 +176,10 @@ class Roster:
         if owner.away(self.now):
             backup = self.reps.get(owner.backup_id) if owner.backup_id else None
             away = owner.refusal(lead.score, self.now)
+            if backup is not None and backup.rep_id in lead.excluded:
+                why = lead.excluded[backup.rep_id]
+                notes.append(f"{account}'s owner {owner.name} is {away}; their backup {backup.name} {why}")
+                return None
             if backup is None:
                 notes.append(f"{account}'s owner {owner.name} is {away} with no backup")
                 return None

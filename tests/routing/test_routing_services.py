@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from freezegun import freeze_time
 
 from leads.models import Activity, Lead, Stage
 from routing.models import Assignment, OverflowEntry, Rep
@@ -169,19 +170,21 @@ def test_a_rep_gets_no_more_new_leads_a_day_than_their_maximum(emea):
     assert "Ann had 2 of 2 new leads today" in OverflowEntry.objects.get().reason
 
 
-def test_sla_is_set_by_score_band_from_the_lead_definition(emea):
+def test_sla_is_set_by_score_band_from_the_lead_definition_in_the_reps_working_hours(emea):
     LeadDefinitionFactory(
         rules={"thresholds": {"mql": 60}, "sla": {"hot_score": 80, "hot_accept_hours": 2, "accept_hours": 24}}
     )
-    TerritoryMembershipFactory(territory=emea, rep=rep_named("ann"))
+    TerritoryMembershipFactory(territory=emea, rep=rep_named("ann"))  # 9 to 5, Monday to Friday, UTC
     hot, warm = mql(country="DE", score=85), mql(country="DE", score=65)
 
-    route(hot, warm)
+    with freeze_time("2026-11-24 10:00:00"):  # a Tuesday
+        route(hot, warm)
 
     hot.refresh_from_db()
     warm.refresh_from_db()
-    assert hot.sla_due_at - hot.assigned_at == datetime.timedelta(hours=2)
-    assert warm.sla_due_at - warm.assigned_at == datetime.timedelta(hours=24)
+    assert hot.sla_due_at == datetime.datetime(2026, 11, 24, 12, 0, tzinfo=datetime.UTC)
+    # 24 working hours: 7 on Tuesday, 8 on Wednesday, 8 on Thursday, the last one on Friday morning.
+    assert warm.sla_due_at == datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
 
 
 def test_nobody_with_room_puts_the_lead_in_its_territorys_overflow(emea):
