@@ -108,7 +108,7 @@ class Decision:
     reason: str
 
 
-def _weighted_order(seats: Iterable[Seat]) -> list[Seat]:
+def weighted_order(seats: Iterable[Seat]) -> list[Seat]:
     """Seats by share used, smallest first: ``a`` before ``b`` when (a.count+1)/a.weight < (b.count+1)/b.weight."""
 
     def compare(a: Seat, b: Seat) -> int:
@@ -147,7 +147,7 @@ class Roster:
         if territory is None:
             notes.append("it matches no territory")
             return Decision(OVERFLOW, None, None, _sentence("Overflow: " + "; ".join(notes)))
-        ordered = _weighted_order(territory.seats)
+        ordered = weighted_order(territory.seats)
         passed: list[str] = []
         for seat in ordered:
             rep = self.reps.get(seat.rep_id)

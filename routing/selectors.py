@@ -9,12 +9,23 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from leads.admin import count_per_row
 from leads.models import Lead, Stage
-from routing.models import Assignment, Notification, OverflowEntry, Rejection, Rep, SlaBreach, Territory
+from routing.engine import RepSlot
+from routing.models import (
+    Assignment,
+    Notification,
+    OverflowEntry,
+    Rejection,
+    Rep,
+    SlaBreach,
+    Territory,
+    TerritoryMembership,
+)
+from routing.working_hours import WorkWeek
 
 #: How long a rep who rejected a lead, or let its SLA lapse, is passed over when it is routed again.
 EXCLUSION_DAYS = 30
@@ -83,6 +94,45 @@ def rep_load(*, reps: Iterable[Rep], now: datetime.datetime | None = None) -> di
     open_leads = {by_user[row["owner_id"]]: row["n"] for row in open_rows}
     today = rep_intake_today(reps=reps, now=now)
     return {rep.pk: RepLoad(open_leads=open_leads.get(rep.pk, 0), today=today.get(rep.pk, 0)) for rep in reps}
+
+
+def rep_slots(*, reps: Iterable[Rep], now: datetime.datetime) -> dict[int, RepSlot]:
+    """The reps as the routing engine sees them, with their load counted now (locked or not: the caller's choice)."""
+    reps = list(reps)
+    load = rep_load(reps=reps, now=now)
+    return {
+        rep.pk: RepSlot(
+            rep_id=rep.pk,
+            user_id=rep.user_id,
+            name=str(rep),
+            open_leads=load[rep.pk].open_leads,
+            max_open_leads=rep.max_open_leads,
+            today=load[rep.pk].today,
+            max_new_per_day=rep.max_new_per_day,
+            min_score=rep.min_score,
+            is_available=rep.is_available,
+            out_of_office_until=rep.out_of_office_until,
+            out_of_office_from=rep.out_of_office_from,
+            backup_id=rep.backup_id,
+            week=WorkWeek.of(rep),
+        )
+        for rep in reps
+    }
+
+
+def territory_list() -> QuerySet[Territory]:
+    """Territories with their manager, reps (and weights) and how many leads wait in each one's overflow."""
+    return (
+        Territory.objects.select_related("manager")
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=TerritoryMembership.objects.select_related("rep__user").order_by("rep__user__username"),
+            )
+        )
+        .annotate(waiting=count_per_row(OverflowEntry.objects.all(), "territory"))
+        .order_by("priority", "name")
+    )
 
 
 def overflow_list(*, territory: Territory | None = None) -> QuerySet[OverflowEntry]:

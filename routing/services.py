@@ -39,7 +39,7 @@ from routing.models import (
     Territory,
     TerritoryMembership,
 )
-from routing.selectors import rep_load, routing_exclusions
+from routing.selectors import rep_load, rep_slots, routing_exclusions
 from routing.working_hours import WorkWeek, working_deadline
 from scoring.defaults import DEFAULT_RULES
 from scoring.services import lead_fields
@@ -68,6 +68,62 @@ def territory_update(
 def territory_delete(*, territory: Territory, actor: AbstractBaseUser | None, ip_address: str | None = None) -> None:
     """Remove a territory and its reps' seats in it (the audit trail keeps its last criteria)."""
     audited_delete(instance=territory, actor=actor, action="territory.delete", ip_address=ip_address)
+
+
+def _seats_shown(territory: Territory) -> dict[str, int]:
+    """The territory's reps as the audit trail keeps them: ``{username: weight}``."""
+    rows = territory.memberships.select_related("rep__user").order_by("rep__user__username")
+    return {membership.rep.user.get_username(): membership.weight for membership in rows}
+
+
+@transaction.atomic
+def territory_seats_set(
+    *, territory: Territory, seats: Mapping[int, int], actor: AbstractBaseUser | None, ip_address: str | None = None
+) -> None:
+    """Seat exactly these reps (rep id -> weight) in ``territory``; a rep who keeps a seat keeps its
+    round-robin count. Records the reps before and after in one audit event when anything changed."""
+    before = _seats_shown(territory)
+    current = {membership.rep_id: membership for membership in territory.memberships.all()}
+    territory.memberships.exclude(rep_id__in=list(seats)).delete()
+    changed = [m for rep_id, m in current.items() if rep_id in seats and m.weight != seats[rep_id]]
+    for membership in changed:
+        membership.weight = seats[membership.rep_id]
+    TerritoryMembership.objects.bulk_update(changed, ["weight"])
+    TerritoryMembership.objects.bulk_create(
+        [
+            TerritoryMembership(territory=territory, rep_id=rep_id, weight=w)
+            for rep_id, w in seats.items()
+            if rep_id not in current
+        ]
+    )
+    after = _seats_shown(territory)
+    if after != before:
+        audit_record(
+            actor=actor,
+            action="territory.reps",
+            obj=territory,
+            changes={"reps": [before, after]},
+            ip_address=ip_address,
+        )
+
+
+@transaction.atomic
+def territory_save(
+    *,
+    territory: Territory | None,
+    data: Mapping[str, Any],
+    seats: Mapping[int, int] | None,
+    actor: AbstractBaseUser | None,
+    ip_address: str | None = None,
+) -> Territory:
+    """Create (``territory`` None) or change a territory and, if ``seats`` are given, its reps: all or nothing."""
+    if territory is None:
+        territory = territory_create(data=data, actor=actor, ip_address=ip_address)
+    else:
+        territory = territory_update(territory=territory, data=data, actor=actor, ip_address=ip_address)
+    if seats is not None:
+        territory_seats_set(territory=territory, seats=seats, actor=actor, ip_address=ip_address)
+    return territory
 
 
 def rep_fields_editable_by(*, rep: Rep, user: AbstractBaseUser) -> frozenset[str] | None:
@@ -164,25 +220,7 @@ def _reps_locked(rep_ids: Iterable[int], *, now: datetime.datetime) -> dict[int,
     if not ids:
         return {}
     reps = list(Rep.objects.select_for_update(of=("self",)).select_related("user").filter(pk__in=ids).order_by("pk"))
-    load = rep_load(reps=reps, now=now)
-    return {
-        rep.pk: RepSlot(
-            rep_id=rep.pk,
-            user_id=rep.user_id,
-            name=str(rep),
-            open_leads=load[rep.pk].open_leads,
-            max_open_leads=rep.max_open_leads,
-            today=load[rep.pk].today,
-            max_new_per_day=rep.max_new_per_day,
-            min_score=rep.min_score,
-            is_available=rep.is_available,
-            out_of_office_until=rep.out_of_office_until,
-            out_of_office_from=rep.out_of_office_from,
-            backup_id=rep.backup_id,
-            week=WorkWeek.of(rep),
-        )
-        for rep in reps
-    }
+    return rep_slots(reps=reps, now=now)
 
 
 def _route_locked(
@@ -453,11 +491,12 @@ def _rep_room_refusal(rep: Rep, *, now: datetime.datetime) -> str | None:
 
 @transaction.atomic
 def overflow_claim(*, lead: Lead, user: AbstractBaseUser, ip_address: str | None = None) -> Assignment:
-    """A rep takes a lead waiting in overflow, if they have room (capacity and today's intake)."""
+    """A rep takes an unowned, active MQL (most often one waiting in overflow), if they have room
+    (open leads and today's intake, counted under their row lock): the one way to claim a lead."""
     now = timezone.now()
     [locked] = _leads_locked([lead.pk]) or [None]
-    if locked is None or not _routable(locked) or not OverflowEntry.objects.filter(lead=locked).exists():
-        raise RoutingError("This lead is no longer waiting in overflow.")
+    if locked is None or not _routable(locked):
+        raise RoutingError("This lead is no longer free to claim.")
     rep = Rep.objects.select_for_update(of=("self",)).select_related("user").filter(user_id=user.pk).first()
     if rep is None:
         raise RoutingError("Only a sales rep with a rep profile can claim leads.")

@@ -183,7 +183,7 @@ def test_claiming_a_lead_no_longer_claimable_shows_the_services_message(client, 
     response = client.post(claim_url(lead), follow=True)
 
     assert response.status_code == 200
-    assert "This lead is no longer waiting in overflow." in response.content.decode()
+    assert "This lead is no longer free to claim." in response.content.decode()
 
 
 def test_a_full_rep_cannot_claim_and_is_told_why(client, rep):
