@@ -45,7 +45,7 @@ from scoring.defaults import DEFAULT_RULES
 from scoring.services import lead_fields
 
 #: What a rep may change on their own profile: how much they want right now, not their capacity.
-REP_SELF_SERVICE_FIELDS = frozenset({"min_score", "is_available", "out_of_office_until"})
+REP_SELF_SERVICE_FIELDS = frozenset({"min_score", "is_available", "out_of_office_from", "out_of_office_until"})
 
 
 @transaction.atomic

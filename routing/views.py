@@ -39,8 +39,15 @@ class AppetiteForm(forms.ModelForm):
     class Meta:
         model = Rep
         fields = sorted(REP_SELF_SERVICE_FIELDS)
-        labels = {"min_score": "Lowest score I take", "is_available": "Available for new leads"}
+        labels = {
+            "min_score": "Lowest score I take",
+            "is_available": "Available for new leads",
+            "out_of_office_from": "Out of office from",
+            "out_of_office_until": "Back on",
+        }
+        help_texts = {"out_of_office_from": "Empty: from now on, if you give a return date."}
         widgets = {
+            "out_of_office_from": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             "out_of_office_until": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             "min_score": forms.NumberInput(attrs={"min": 0, "max": 100}),
         }
