@@ -68,6 +68,12 @@ class RepSlot:
             return f"takes scores of {self.min_score} and up"
         return None
 
+    def off_shift(self, now: datetime.datetime) -> str | None:
+        """Why the rep is not at work now ("off shift (works 09:00-17:00 Europe/Berlin)"), or ``None``."""
+        if self.week is None or self.week.working_at(now):
+            return None
+        return f"off shift ({self.week.hours_text()})"
+
     def take(self) -> None:
         self.open_leads += 1
         self.today += 1
@@ -149,12 +155,23 @@ class Roster:
             return Decision(OVERFLOW, None, None, _sentence("Overflow: " + "; ".join(notes)))
         ordered = weighted_order(territory.seats)
         passed: list[str] = []
+        # Reps at work now come first, so a lead is not left with someone gone home while a colleague is
+        # in; when nobody with room is at work, the round robin runs over everyone with room.
+        refusals: dict[int, str | None] = {}
         for seat in ordered:
             rep = self.reps.get(seat.rep_id)
             if seat.rep_id in lead.excluded:
-                refusal = lead.excluded[seat.rep_id]
+                refusals[seat.rep_id] = lead.excluded[seat.rep_id]
             else:
-                refusal = "not found" if rep is None else rep.refusal(lead.score, self.now)
+                refusals[seat.rep_id] = "not found" if rep is None else rep.refusal(lead.score, self.now)
+        anyone_at_work = any(
+            refusals[seat.rep_id] is None and self.reps[seat.rep_id].off_shift(self.now) is None for seat in ordered
+        )
+        for seat in ordered:
+            rep = self.reps.get(seat.rep_id)
+            refusal = refusals[seat.rep_id]
+            if refusal is None and anyone_at_work:
+                refusal = rep.off_shift(self.now)
             if refusal is None:
                 rep.take()
                 seat.routed_count += 1

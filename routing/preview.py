@@ -103,7 +103,13 @@ def lead_route_preview(*, lead: Lead, now: datetime.datetime | None = None) -> R
         rep=reps.get(decision.rep_id) if decision.rep_id else None,
         territory=matched,
         territories=verdicts,
-        seats=_seat_verdicts(seat_verdicts, decision.rule, decision.rep_id, reps),
+        seats=_seat_verdicts(
+            seat_verdicts,
+            decision.rule,
+            decision.rep_id,
+            reps,
+            off_shift={rep_id: slot.off_shift(now) for rep_id, slot in slots.items()},
+        ),
     )
 
 
@@ -123,9 +129,22 @@ def _territory_verdict(territory: Territory, matched: Territory | None, fields: 
 
 
 def _seat_verdicts(
-    ordered: list[tuple[Seat, str | None]], rule: str, chosen_rep_id: int | None, reps: dict[int, Rep]
+    ordered: list[tuple[Seat, str | None]],
+    rule: str,
+    chosen_rep_id: int | None,
+    reps: dict[int, Rep],
+    off_shift: dict[int, str | None],
 ) -> list[SeatVerdict]:
     verdicts: list[SeatVerdict] = []
+    # A seat with room ahead of the chosen one in the round robin was passed over for being off shift.
+    ahead = []
+    for seat, refusal in ordered:
+        if seat.rep_id == chosen_rep_id:
+            break
+        if refusal is None:
+            ahead.append(seat.rep_id)
+    round_robin = chosen_rep_id is not None and rule not in (ACCOUNT_OWNER, BACKUP, OVERFLOW)
+    passed_for_shift = {rep_id: off_shift.get(rep_id) for rep_id in ahead} if round_robin else {}
     for seat, refusal in ordered:
         name = str(reps[seat.rep_id]) if seat.rep_id in reps else str(seat.rep_id)
         chosen = rule not in (ACCOUNT_OWNER, BACKUP, OVERFLOW) and seat.rep_id == chosen_rep_id
@@ -133,6 +152,8 @@ def _seat_verdicts(
             why = f"Gets it: the smallest share used ({seat.routed_count} routed, weight {seat.weight})"
         elif refusal is not None:
             why = f"Passed over: {refusal}"
+        elif passed_for_shift.get(seat.rep_id):
+            why = f"Passed over: {passed_for_shift[seat.rep_id]}"
         elif rule in (ACCOUNT_OWNER, BACKUP):
             why = "Not needed: the account's owner rule decided"
         else:

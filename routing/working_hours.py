@@ -46,6 +46,18 @@ class WorkWeek:
             away_until=rep.out_of_office_until,
         )
 
+    def working_at(self, now: datetime.datetime) -> bool:
+        """Whether ``now`` falls in the rep's working hours (and not in their absence)."""
+        local = now.astimezone(self.zone)
+        if local.isoweekday() not in self.days or not self.start <= local.time() < self.end:
+            return False
+        away_from = self.away_from or datetime.datetime.min.replace(tzinfo=UTC)
+        return self.away_until is None or not away_from <= now < self.away_until
+
+    def hours_text(self) -> str:
+        """E.g. "works 09:00-17:00 Europe/Berlin"."""
+        return f"works {self.start:%H:%M}-{self.end:%H:%M} {self.zone}"
+
     def windows(self, since: datetime.datetime) -> Iterator[tuple[datetime.datetime, datetime.datetime]]:
         """Working intervals (UTC) from ``since`` on, day by day, for at most ``SEARCH_DAYS`` days."""
         since = since.astimezone(UTC)

@@ -75,3 +75,13 @@ def test_hours_in_new_york_time():
 @pytest.mark.parametrize("week", [WorkWeek(days=frozenset()), WorkWeek(away_until=at(2028, 1, 1, 0, 0))])
 def test_no_working_time_at_all_falls_back_to_the_wall_clock(week):
     assert working_deadline(start=at(2026, 11, 24, 10, 0), hours=5, week=week) == at(2026, 11, 24, 15, 0)
+
+
+def test_working_at_respects_days_hours_zone_and_absence():
+    week = WorkWeek(zone=BERLIN, away_from=at(2026, 11, 26, 0, 0), away_until=at(2026, 11, 27, 0, 0))
+
+    assert week.working_at(at(2026, 11, 24, 8, 30))  # 09:30 in Berlin, a Tuesday
+    assert not week.working_at(at(2026, 11, 24, 7, 30))  # 08:30 in Berlin
+    assert not week.working_at(at(2026, 11, 24, 16, 0))  # 17:00 in Berlin: the day is over
+    assert not week.working_at(at(2026, 11, 28, 10, 0))  # a Saturday
+    assert not week.working_at(at(2026, 11, 26, 10, 0))  # away that Thursday
