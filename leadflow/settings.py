@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "leads.context_processors.roles",
+                "routing.context_processors.notifications",
             ],
         },
     },
@@ -146,6 +147,8 @@ CELERY_BEAT_SCHEDULE = {
     "rescore-decay": {"task": "scoring.tasks.rescore_decay_task", "schedule": crontab(hour=3, minute=0)},
     # Leads waiting in overflow go to reps as they free up, hottest first.
     "overflow-drain": {"task": "routing.tasks.overflow_drain_task", "schedule": 60},
+    # Leads whose SLA lapsed are reassigned or escalated to the territory manager.
+    "sla-sweep": {"task": "routing.tasks.sla_sweep_task", "schedule": env.int("SLA_SWEEP_SECONDS", 60)},
 }
 
 # The intake pipeline.

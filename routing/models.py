@@ -23,9 +23,17 @@ class Territory(TimeStampedModel):
     countries = models.JSONField(default=list, blank=True, help_text="ISO country codes")
     regions = models.JSONField(default=list, blank=True, help_text="States or regions")
     postal_prefixes = models.JSONField(default=list, blank=True)
+    postal_ranges = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Inclusive ranges as ["from", "to"] pairs of equal length, e.g. ["10000", "14999"]',
+    )
     industries = models.JSONField(default=list, blank=True)
     min_employees = models.PositiveIntegerField(null=True, blank=True)
     max_employees = models.PositiveIntegerField(null=True, blank=True)
+    named_accounts = models.JSONField(
+        default=list, blank=True, help_text="Company domains or names: only their leads match (e.g. acme.com)"
+    )
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_territories"
     )
