@@ -111,3 +111,22 @@ def test_csv_of_an_unknown_report_or_with_a_bad_filter(marketer_client, report_d
     answer = marketer_client.get("/reports/funnel.csv", {"source": "nowhere"})
     assert answer.status_code == 400
     assert "source:" in answer.content.decode()
+
+
+def test_alignment_csv_has_a_column_per_rejection_reason(marketer_client, report_data):
+    rows = download(marketer_client, "alignment", MARCH)
+    assert rows[0] == [
+        "Source",
+        "Accepted",
+        "Rejected",
+        "Acceptance rate",
+        "Rejected: Wrong territory",
+        "Rejected: Not a fit",
+        "Rejected: Duplicate",
+        "Rejected: Junk",
+        "Rejected: Not ready (nurture)",
+    ]
+    assert rows[1:] == [
+        ["Events", "1", "1", "0.5", "1", "0", "0", "0", "0"],
+        ["Website form", "2", "1", "0.6667", "0", "1", "0", "0", "0"],
+    ]
