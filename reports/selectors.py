@@ -145,54 +145,96 @@ class FunnelStep:
     median_hours_from_previous: float | None
 
 
-def report_funnel(*, filters: ReportFilter) -> list[FunnelStep]:
-    """Leads that reached each stage, the conversion between steps and the median time between them.
+@dataclass(slots=True)
+class _Reach:
+    """How many leads entered each funnel stage, and (when asked) the median seconds from the step before."""
 
-    One grouped query: per lead, the first time it entered each funnel stage (from ``StageChange``);
-    then counts and medians over those rows. A lead that skipped a stage (e.g. converted straight
-    from SAL) still counts at the later stages; medians pair only leads that have both times.
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FUNNEL_STAGES, 0))
+    medians: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(FUNNEL_STAGES))
+
+
+_PAIRS: tuple[tuple[str, str], ...] = tuple(zip(("new", *FUNNEL_STAGES), FUNNEL_STAGES, strict=False))
+
+
+def _funnel_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, dict[tuple[int, int | None], _Reach]]:
+    """Funnel counts in total and per (source, campaign), in one query over the cohort's stage changes.
+
+    Per lead, the first time it entered each funnel stage; then, on PostgreSQL, ``GROUPING SETS``
+    counts those rows once for the whole cohort and once per (source, campaign), with the medians
+    (``percentile_cont``) of the whole when ``medians``. The sources and campaigns reports take
+    their MQL counts from here, so the dashboard joins the stage changes to the leads once.
     """
+    cached = filters.memo.get("reach")
+    if cached is not None and (cached[0] or not medians):
+        return cached[1], cached[2]
     firsts = {f"{stage}_at": Min("created_at", filter=Q(to_stage=stage)) for stage in FUNNEL_STAGES}
     per_lead = (
         StageChange.objects.filter(filters.events_q(), to_stage__in=FUNNEL_STAGES)
         .order_by()
         .values("lead_id")
+        .annotate(source=F("lead__source_id"), campaign=F("lead__campaign_id"))
         .annotate(new_at=Min("lead__created_at"), **firsts)
     )
-    previous = ("new", *FUNNEL_STAGES)
-    pairs = list(zip(previous, FUNNEL_STAGES, strict=False))
-    totals = filters.leads().aggregate(n=Count("id"))
-    counts: dict[str, int] = {}
-    medians: dict[str, float | None] = {}
+    total = _Reach()
+    groups: dict[tuple[int, int | None], _Reach] = defaultdict(_Reach)
     if _has_percentile():
-        figures = per_lead.aggregate(
-            **{f"n_{stage}": Count(f"{stage}_at") for stage in FUNNEL_STAGES},
-            **{f"m_{stage}": Median(EpochSeconds(F(f"{stage}_at") - F(f"{before}_at"))) for before, stage in pairs},
+        sql, params = per_lead.query.sql_with_params()
+        quote = connection.ops.quote_name
+        counts = ", ".join(f"count({quote(stage + '_at')})" for stage in FUNNEL_STAGES)
+        middles = ", ".join(
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM "
+            f"{quote(stage + '_at')} - {quote(before + '_at')}))"
+            for before, stage in _PAIRS
         )
-        counts = {stage: figures[f"n_{stage}"] for stage in FUNNEL_STAGES}
-        medians = {stage: figures[f"m_{stage}"] for stage in FUNNEL_STAGES}
+        select = f"{counts}, {middles}" if medians else counts
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # Only column names of our own and the ORM's SQL go in; every value is a parameter.
+                f"SELECT GROUPING(source, campaign) = 3, source, campaign, {select} "
+                f"FROM ({sql}) AS per_lead GROUP BY GROUPING SETS ((), (source, campaign))",
+                params,
+            )
+            for is_total, source, campaign, *values in cursor.fetchall():
+                reach = total if is_total else groups[source, campaign]
+                reach.counts = dict(zip(FUNNEL_STAGES, values[: len(FUNNEL_STAGES)], strict=True))
+                if medians and is_total:
+                    reach.medians = dict(zip(FUNNEL_STAGES, values[len(FUNNEL_STAGES) :], strict=True))
     else:
         rows = list(per_lead)
-        counts = {stage: sum(1 for row in rows if row[f"{stage}_at"]) for stage in FUNNEL_STAGES}
-        for before, stage in pairs:
-            medians[stage] = _python_median(
+        for row in rows:
+            for reach in (total, groups[row["source"], row["campaign"]]):
+                for stage in FUNNEL_STAGES:
+                    reach.counts[stage] += 1 if row[f"{stage}_at"] else 0
+        for before, stage in _PAIRS:
+            total.medians[stage] = _python_median(
                 (row[f"{stage}_at"] - row[f"{before}_at"]).total_seconds()
                 for row in rows
                 if row[f"{stage}_at"] and row[f"{before}_at"]
             )
-    steps = [
-        FunnelStep(stage="new", label="New", leads=totals["n"], conversion_rate=None, median_hours_from_previous=None)
-    ]
-    for before, stage in pairs:
-        reached = counts[stage]
-        before_count = totals["n"] if before == "new" else counts[before]
+    filters.memo["reach"] = (medians, total, dict(groups))
+    return total, dict(groups)
+
+
+def report_funnel(*, filters: ReportFilter) -> list[FunnelStep]:
+    """Leads that reached each stage, the conversion between steps and the median time between them.
+
+    From ``StageChange``: a lead counts at every stage it ever entered, so one that skipped a stage
+    (converted straight from SAL) still counts at the later ones; medians pair only the leads that
+    entered both steps, timed from their first entry into each.
+    """
+    reach, _ = _funnel_reach(filters, medians=True)
+    leads = sum(entry.leads for entry in _lead_volume(filters).values())
+    steps = [FunnelStep(stage="new", label="New", leads=leads, conversion_rate=None, median_hours_from_previous=None)]
+    for before, stage in _PAIRS:
+        reached = reach.counts[stage]
+        before_count = leads if before == "new" else reach.counts[before]
         steps.append(
             FunnelStep(
                 stage=stage,
                 label=Stage(stage).label,
                 leads=reached,
                 conversion_rate=_ratio(reached, before_count),
-                median_hours_from_previous=_hours(medians[stage]),
+                median_hours_from_previous=_hours(reach.medians[stage]),
             )
         )
     return steps
@@ -229,29 +271,44 @@ class _Yield:
     revenue: Decimal = Decimal("0.00")
 
 
+def _lead_volume(filters: ReportFilter) -> dict[tuple[int, int | None], _Yield]:
+    """The cohort's leads and accepted leads per (source, campaign): one index-only grouped query, once."""
+    if "volume" not in filters.memo:
+        figures: dict[tuple[int, int | None], _Yield] = {}
+        for row in (
+            filters.leads()
+            .values("source_id", "campaign_id")
+            .annotate(leads=Count("id"), accepted=Count("id", filter=Q(accepted_at__isnull=False)))
+        ):
+            figures[row["source_id"], row["campaign_id"]] = _Yield(leads=row["leads"], accepted=row["accepted"])
+        filters.memo["volume"] = figures
+    return filters.memo["volume"]
+
+
 def _yield_by_source_and_campaign(filters: ReportFilter) -> dict[tuple[int, int | None], _Yield]:
-    """Leads, accepted, MQLs, won deals and revenue per (source, campaign): three grouped queries, once.
+    """Leads, accepted, MQLs, won deals and revenue per (source, campaign), once per filter.
 
     Sources, campaigns and the alignment view all add these up their own way (a lead has one
-    source and one campaign, so the sums stay exact), instead of scanning the cohort again.
+    source and one campaign, so the sums stay exact), instead of scanning the cohort again. The
+    MQL counts come from the funnel's query when the funnel was asked for first (the dashboard).
     """
     if "yield" in filters.memo:
         return filters.memo["yield"]
     figures: dict[tuple[int, int | None], _Yield] = defaultdict(_Yield)
-    for row in (
-        filters.leads()
-        .values("source_id", "campaign_id")
-        .annotate(leads=Count("id"), accepted=Count("id", filter=Q(accepted_at__isnull=False)))
-    ):
-        entry = figures[row["source_id"], row["campaign_id"]]
-        entry.leads, entry.accepted = row["leads"], row["accepted"]
-    for row in (
-        StageChange.objects.filter(filters.events_q(), to_stage=Stage.MQL)
-        .order_by()
-        .values("lead__source_id", "lead__campaign_id")
-        .annotate(n=Count("lead_id", distinct=True))
-    ):
-        figures[row["lead__source_id"], row["lead__campaign_id"]].mqls = row["n"]
+    for key, volume in _lead_volume(filters).items():
+        figures[key].leads, figures[key].accepted = volume.leads, volume.accepted
+    if "reach" in filters.memo:
+        _, groups = _funnel_reach(filters, medians=False)
+        for key, reach in groups.items():
+            figures[key].mqls = reach.counts[Stage.MQL]
+    else:
+        for row in (
+            StageChange.objects.filter(filters.events_q(), to_stage=Stage.MQL)
+            .order_by()
+            .values("lead__source_id", "lead__campaign_id")
+            .annotate(n=Count("lead_id", distinct=True))
+        ):
+            figures[row["lead__source_id"], row["lead__campaign_id"]].mqls = row["n"]
     for row in (
         Opportunity.objects.filter(filters.events_q(), stage=Opportunity.Stage.WON)
         .order_by()
@@ -345,7 +402,7 @@ class AlignmentRow:
 def report_alignment(*, filters: ReportFilter) -> list[AlignmentRow]:
     """Sales acceptance and rejection reasons per source: the view marketing and sales share."""
     accepted: dict[int, int] = defaultdict(int)
-    for (source_id, _campaign_id), entry in _yield_by_source_and_campaign(filters).items():
+    for (source_id, _campaign_id), entry in _lead_volume(filters).items():
         if entry.accepted:
             accepted[source_id] += entry.accepted
     reasons: dict[int | None, dict[str, int]] = defaultdict(dict)
