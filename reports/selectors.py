@@ -159,9 +159,9 @@ _PAIRS: tuple[tuple[str, str], ...] = tuple(zip(("new", *FUNNEL_STAGES), FUNNEL_
 def _funnel_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, dict[tuple[int, int | None], _Reach]]:
     """Funnel counts in total and per (source, campaign), in one query over the cohort's stage changes.
 
-    Per lead, the first time it entered each funnel stage; then, on PostgreSQL, ``GROUPING SETS``
-    counts those rows once for the whole cohort and once per (source, campaign), with the medians
-    (``percentile_cont``) of the whole when ``medians``. The sources and campaigns reports take
+    Per lead, the first time it entered each funnel stage; then, on PostgreSQL, those rows are
+    counted once for the whole cohort, with the medians (``percentile_cont``) when ``medians``, and
+    once per (source, campaign). The sources and campaigns reports take
     their MQL counts from here, so the dashboard joins the stage changes to the leads once.
     """
     cached = filters.memo.get("reach")
@@ -186,12 +186,16 @@ def _funnel_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, dict
             f"{quote(stage + '_at')} - {quote(before + '_at')}))"
             for before, stage in _PAIRS
         )
-        select = f"{counts}, {middles}" if medians else counts
+        nothing = ", ".join("NULL::float" for _ in _PAIRS)
         with connection.cursor() as cursor:
+            # The per-lead rows once (MATERIALIZED), read twice: the whole cohort with its medians,
+            # then the counts per (source, campaign). Only our own column names and the ORM's SQL
+            # go into the text; every value is a parameter.
             cursor.execute(
-                # Only column names of our own and the ORM's SQL go in; every value is a parameter.
-                f"SELECT GROUPING(source, campaign) = 3, source, campaign, {select} "
-                f"FROM ({sql}) AS per_lead GROUP BY GROUPING SETS ((), (source, campaign))",
+                f"WITH per_lead AS MATERIALIZED ({sql}) "
+                f"SELECT true, NULL::bigint, NULL::bigint, {counts}, {middles if medians else nothing} FROM per_lead "
+                f"UNION ALL SELECT false, source, campaign, {counts}, {nothing} "
+                "FROM per_lead GROUP BY source, campaign",
                 params,
             )
             for is_total, source, campaign, *values in cursor.fetchall():
