@@ -17,7 +17,15 @@ from leads.api.views import (
     LeadViewSet,
     SourceViewSet,
 )
-from routing.api.views import OverflowViewSet, QueueView, RepViewSet, TerritoryViewSet
+from reports.api.views import REPORT_VIEWS
+from routing.api.views import (
+    NotificationViewSet,
+    OverflowViewSet,
+    QueueView,
+    RepViewSet,
+    RouteTestView,
+    TerritoryViewSet,
+)
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
@@ -29,6 +37,7 @@ router.register("lead-definitions", LeadDefinitionViewSet, basename="leaddefinit
 router.register("territories", TerritoryViewSet, basename="territory")
 router.register("reps", RepViewSet, basename="rep")
 router.register("overflow", OverflowViewSet, basename="overflow")
+router.register("notifications", NotificationViewSet, basename="notification")
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 router.register("merges", MergeViewSet, basename="merge")
 router.register("duplicates", DuplicateCandidateViewSet, basename="duplicatecandidate")
@@ -41,9 +50,11 @@ urlpatterns = [
     path("intake/<uuid:submission_id>/", IntakeStatusView.as_view(), name="intake-status"),
     path("activities/", ActivityEventView.as_view(), name="activity-events"),
     path("queue/", QueueView.as_view(), name="queue"),
+    path("routing/test/", RouteTestView.as_view(), name="routing-test"),
     path("leads/<int:pk>/duplicates/", LeadDuplicatesView.as_view(), name="lead-duplicates"),
     path("leads/<int:pk>/merge/", LeadMergeView.as_view(), name="lead-merge"),
     path("leads/<int:pk>/convert/", LeadConvertView.as_view(), name="lead-convert"),
     path("leads/export.csv", LeadExportView.as_view(), name="lead-export"),
+    *(path(f"reports/{name}/", view.as_view(), name=f"report-{name}") for name, view in REPORT_VIEWS.items()),
     *router.urls,
 ]

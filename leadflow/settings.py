@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "scoring",
     "routing",
     "dedupe",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "leads.context_processors.roles",
+                "routing.context_processors.notifications",
             ],
         },
     },
@@ -147,6 +149,8 @@ CELERY_BEAT_SCHEDULE = {
     "overflow-drain": {"task": "routing.tasks.overflow_drain_task", "schedule": 60},
     # Recycled leads whose revisit date has come: a notice, a rescore, and the inbox's "Due for revisit".
     "lifecycle-revisit": {"task": "leads.tasks.leads_revisit_due_task", "schedule": crontab(hour=6, minute=0)},
+    # Leads whose SLA lapsed are reassigned or escalated to the territory manager.
+    "sla-sweep": {"task": "routing.tasks.sla_sweep_task", "schedule": env.int("SLA_SWEEP_SECONDS", 60)},
 }
 
 # The intake pipeline.

@@ -32,6 +32,8 @@ SUBJECT_MAX = Activity._meta.get_field("subject").max_length
 URL_MAX = Activity._meta.get_field("url").max_length
 BODY_MAX = 20_000
 META_MAX_BYTES = 4_000
+#: What counts as sales touching a lead: the first one after accepting meets the touch SLA (``routing``).
+TOUCH_KINDS = frozenset({Activity.Kind.CALL, Activity.Kind.MEETING, Activity.Kind.NOTE})
 
 
 def activity_check(
@@ -166,6 +168,11 @@ def _record(
     Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
         last_activity_at=Greatest(Coalesce("last_activity_at", Value(at)), Value(at))
     )
+    if kind in TOUCH_KINDS:
+        # An accepted lead's only SLA is its first touch: met, so its clock stops.
+        Lead.objects.filter(
+            pk__in=[lead.pk for lead in leads], accepted_at__isnull=False, sla_due_at__isnull=False
+        ).update(sla_due_at=None)
     if kind in ENGAGEMENT_KINDS:
         _rescore_on_commit([lead.pk for lead in leads if _scored(lead)])
     return activities

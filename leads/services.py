@@ -34,7 +34,7 @@ from leads.models import (
 from leads.normalize import normalize_lead
 from leads.permissions import lead_stage_change_allowed
 from leads.roles import SALES, user_roles
-from leads.selectors import lead_claimable_q, lead_definition_current
+from leads.selectors import lead_definition_current
 from routing.models import Rep
 
 ModelT = TypeVar("ModelT", bound=models.Model)
@@ -438,30 +438,6 @@ def leads_bulk_assign(
             ip_address=ip_address,
         )
     return _bulk_result(f"assigned to {_user_label(owner)}", assignable, skipped)
-
-
-@transaction.atomic
-def lead_claim(*, lead: Lead, user: AbstractBaseUser, ip_address: str | None = None) -> Lead:
-    """A rep takes an unowned MQL. The row lock makes two simultaneous claims give it to one rep only."""
-    claimed = Lead.objects.select_for_update().filter(lead_claimable_q(), pk=lead.pk).first()
-    if claimed is None:
-        raise LeadOperationError("This lead is no longer free to claim.")
-    now = timezone.now()
-    claimed.owner = user
-    claimed.assigned_at = now
-    claimed.save(update_fields=["owner", "assigned_at", "updated_at"])
-    Activity.objects.create(
-        lead=claimed,
-        kind=Activity.Kind.SYSTEM,
-        occurred_at=now,
-        subject=f"Claimed by {user.get_username()}",
-        actor=user,
-    )
-    audit_record(
-        actor=user, action="lead.claim", obj=claimed, changes={"owner": [None, user.pk]}, ip_address=ip_address
-    )
-    lead.refresh_from_db()
-    return claimed
 
 
 #: Lead fields a person may correct by hand; stage, owner and score only change through the operations above.

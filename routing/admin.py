@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
@@ -10,47 +9,23 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from leads.admin import ReadOnlyAdminMixin, SlugFixedAfterCreateMixin, count_per_row
-from leads.models import OPEN_STAGES, Lead
-from routing.models import Assignment, OverflowEntry, Rejection, Rep, Territory, TerritoryMembership
+from leads.admin import ReadOnlyAdminMixin, SlugFixedAfterCreateMixin
+from routing.forms import TerritoryCriteriaMixin
+from routing.models import (
+    Assignment,
+    Notification,
+    OverflowEntry,
+    Rejection,
+    Rep,
+    SlaBreach,
+    Territory,
+    TerritoryMembership,
+)
+from routing.selectors import reps_with_open_leads
 
 
-class CommaSeparatedListField(forms.CharField):
-    """A list (stored as JSON) typed as ``US, CA, GB`` rather than as JSON."""
-
-    def __init__(self, *, upper: bool = False, **kwargs: Any) -> None:
-        self.upper = upper
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, list | tuple):
-            return ", ".join(str(item) for item in value)
-        return value
-
-    def to_python(self, value: Any) -> list[str]:
-        if isinstance(value, list | tuple):
-            return [str(item) for item in value]
-        items = [part.strip() for part in (super().to_python(value) or "").split(",")]
-        items = [item.upper() if self.upper else item for item in items if item]
-        return list(dict.fromkeys(items))
-
-
-def _validate_country_codes(codes: list[str]) -> None:
-    bad = [code for code in codes if len(code) != 2 or not code.isalpha()]
-    if bad:
-        raise forms.ValidationError(f"Use two-letter ISO country codes; not {', '.join(bad)}.")
-
-
-class TerritoryAdminForm(forms.ModelForm):
+class TerritoryAdminForm(TerritoryCriteriaMixin, forms.ModelForm):
     """Criteria typed as comma-separated lists. (No ``Meta``: the admin makes it from its fieldsets.)"""
-
-    countries = CommaSeparatedListField(
-        upper=True, validators=[_validate_country_codes], help_text="ISO codes, e.g. US, CA. Empty: any country."
-    )
-    regions = CommaSeparatedListField(help_text="States or regions, e.g. NY, MA. Empty: any.")
-    postal_prefixes = CommaSeparatedListField(help_text="e.g. 94, 95. Empty: any.")
-    industries = CommaSeparatedListField(help_text="e.g. software, fintech. Empty: any.")
 
 
 class MembershipInline(admin.TabularInline):
@@ -91,7 +66,16 @@ class TerritoryAdmin(SlugFixedAfterCreateMixin, admin.ModelAdmin):
         (None, {"fields": ["name", "slug", "priority", "manager", "is_active"]}),
         (
             "Criteria (empty matches anything)",
-            {"fields": ["countries", "regions", "postal_prefixes", "industries", ("min_employees", "max_employees")]},
+            {
+                "fields": [
+                    "countries",
+                    "regions",
+                    ("postal_prefixes", "postal_ranges"),
+                    "industries",
+                    ("min_employees", "max_employees"),
+                    "named_accounts",
+                ]
+            },
         ),
         ("Timestamps", {"classes": ["collapse"], "fields": ["created_at", "updated_at"]}),
     ]
@@ -140,26 +124,20 @@ class RepAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     inlines = [RepMembershipInline]
     fieldsets = [
-        (None, {"fields": ["user", "is_available", "out_of_office_until", "backup"]}),
+        (None, {"fields": ["user", "is_available", ("out_of_office_from", "out_of_office_until"), "backup"]}),
         ("Capacity", {"fields": ["max_open_leads", "max_new_per_day", "min_score"]}),
-        ("Working hours", {"fields": ["timezone", ("work_start", "work_end")]}),
+        ("Working hours", {"fields": ["timezone", ("work_start", "work_end"), "work_days"]}),
         ("Timestamps", {"classes": ["collapse"], "fields": ["created_at", "updated_at"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rep]:
-        open_leads = Lead.objects.filter(stage__in=OPEN_STAGES, status=Lead.Status.ACTIVE)
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(open_leads=count_per_row(open_leads, "owner", outer="user_id"))
-            .prefetch_related("territories")
-        )
+        return reps_with_open_leads(super().get_queryset(request)).prefetch_related("territories")
 
     @admin.display(description="Login", ordering="user__username")
     def username(self, obj: Rep) -> str:
         return obj.user.get_username()
 
-    @admin.display(description="Open leads", ordering="open_leads")
+    @admin.display(description="Open (unworked) leads", ordering="open_leads")
     def open_leads(self, obj: Rep) -> int:
         return obj.open_leads
 
@@ -213,4 +191,30 @@ class RejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["lead", "rep__user", "source"]
     date_hierarchy = "created_at"
     fields = ["lead", "rep", "reason", "note", "source", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(SlaBreach)
+class SlaBreachAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Leads whose SLA lapsed, and what the sweep did: written by the SLA sweep only."""
+
+    list_display = ["breached_at", "lead", "rep", "kind", "action", "source", "territory"]
+    list_filter = ["kind", "action", "territory", "source"]
+    search_fields = ["lead__email", "lead__company", "rep__user__username", "note"]
+    list_select_related = ["lead", "rep__user", "source", "territory"]
+    date_hierarchy = "breached_at"
+    fields = [
+        "lead", "rep", "source", "territory", "stage", "kind", "score", "due_at", "breached_at", "action",
+        "reassigned_to", "escalated_to", "note",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "user", "kind", "title", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["user__username", "title"]
+    list_select_related = ["user"]
+    fields = ["user", "kind", "lead", "title", "body", "read_at", "created_at"]
     readonly_fields = fields

@@ -19,6 +19,8 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from routing.working_hours import WorkWeek
+
 #: The rules, as stored on ``routing.models.Assignment.rule``.
 ACCOUNT_OWNER = "account_owner"
 BACKUP = "backup"
@@ -41,15 +43,22 @@ class RepSlot:
     is_available: bool = True
     out_of_office_until: datetime.datetime | None = None
     backup_id: int | None = None
+    out_of_office_from: datetime.datetime | None = None
+    #: When the rep works, for the SLA clock of what they are given (``None``: wall-clock hours).
+    week: WorkWeek | None = None
+
+    def out_of_office(self, now: datetime.datetime) -> bool:
+        until = self.out_of_office_until
+        return until is not None and until > now and (self.out_of_office_from is None or self.out_of_office_from <= now)
 
     def away(self, now: datetime.datetime) -> bool:
-        return not self.is_available or (self.out_of_office_until is not None and self.out_of_office_until > now)
+        return not self.is_available or self.out_of_office(now)
 
     def refusal(self, score: int, now: datetime.datetime) -> str | None:
         """Why this rep cannot take a lead of ``score`` now, or ``None`` if they can."""
         if not self.is_available:
             return "unavailable"
-        if self.out_of_office_until is not None and self.out_of_office_until > now:
+        if self.out_of_office(now):
             return f"out of office until {self.out_of_office_until:%Y-%m-%d %H:%M} UTC"
         if self.open_leads >= self.max_open_leads:
             return f"at capacity ({self.open_leads} of {self.max_open_leads} open)"
@@ -58,6 +67,12 @@ class RepSlot:
         if score < self.min_score:
             return f"takes scores of {self.min_score} and up"
         return None
+
+    def off_shift(self, now: datetime.datetime) -> str | None:
+        """Why the rep is not at work now ("off shift (works 09:00-17:00 Europe/Berlin)"), or ``None``."""
+        if self.week is None or self.week.working_at(now):
+            return None
+        return f"off shift ({self.week.hours_text()})"
 
     def take(self) -> None:
         self.open_leads += 1
@@ -87,6 +102,8 @@ class LeadToRoute:
     territory_id: int | None = None
     account_name: str = ""
     account_owner_user_id: int | None = None
+    #: Reps who must not get it (rep id -> why, e.g. "rejected it"): passed over by every rule.
+    excluded: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +114,7 @@ class Decision:
     reason: str
 
 
-def _weighted_order(seats: Iterable[Seat]) -> list[Seat]:
+def weighted_order(seats: Iterable[Seat]) -> list[Seat]:
     """Seats by share used, smallest first: ``a`` before ``b`` when (a.count+1)/a.weight < (b.count+1)/b.weight."""
 
     def compare(a: Seat, b: Seat) -> int:
@@ -125,6 +142,9 @@ class Roster:
         """The decision for ``lead``, already counted against the rep (and seat) it names."""
         notes: list[str] = []
         owner = self.reps_by_user.get(lead.account_owner_user_id) if lead.account_owner_user_id else None
+        if owner is not None and owner.rep_id in lead.excluded:
+            notes.append(f"{lead.account_name or 'the account'}'s owner {owner.name} {lead.excluded[owner.rep_id]}")
+            owner = None
         if owner is not None:
             decision = self._account_owner(lead, owner, notes)
             if decision is not None:
@@ -133,11 +153,25 @@ class Roster:
         if territory is None:
             notes.append("it matches no territory")
             return Decision(OVERFLOW, None, None, _sentence("Overflow: " + "; ".join(notes)))
-        ordered = _weighted_order(territory.seats)
+        ordered = weighted_order(territory.seats)
         passed: list[str] = []
+        # Reps at work now come first, so a lead is not left with someone gone home while a colleague is
+        # in; when nobody with room is at work, the round robin runs over everyone with room.
+        refusals: dict[int, str | None] = {}
         for seat in ordered:
             rep = self.reps.get(seat.rep_id)
-            refusal = "not found" if rep is None else rep.refusal(lead.score, self.now)
+            if seat.rep_id in lead.excluded:
+                refusals[seat.rep_id] = lead.excluded[seat.rep_id]
+            else:
+                refusals[seat.rep_id] = "not found" if rep is None else rep.refusal(lead.score, self.now)
+        anyone_at_work = any(
+            refusals[seat.rep_id] is None and self.reps[seat.rep_id].off_shift(self.now) is None for seat in ordered
+        )
+        for seat in ordered:
+            rep = self.reps.get(seat.rep_id)
+            refusal = refusals[seat.rep_id]
+            if refusal is None and anyone_at_work:
+                refusal = rep.off_shift(self.now)
             if refusal is None:
                 rep.take()
                 seat.routed_count += 1
@@ -145,6 +179,8 @@ class Roster:
                     f"territory {territory.name} round robin: {rep.name} had the smallest share "
                     f"({seat.routed_count - 1} routed, weight {seat.weight})"
                 )
+                if passed:
+                    notes.append(f"passed over: {', '.join(passed)}")
                 return Decision(TERRITORY_ROUND_ROBIN, rep.rep_id, territory.territory_id, _sentence("; ".join(notes)))
             passed.append(f"{rep.name if rep else seat.rep_id} {refusal}")
         if not ordered:
@@ -157,6 +193,10 @@ class Roster:
         if owner.away(self.now):
             backup = self.reps.get(owner.backup_id) if owner.backup_id else None
             away = owner.refusal(lead.score, self.now)
+            if backup is not None and backup.rep_id in lead.excluded:
+                why = lead.excluded[backup.rep_id]
+                notes.append(f"{account}'s owner {owner.name} is {away}; their backup {backup.name} {why}")
+                return None
             if backup is None:
                 notes.append(f"{account}'s owner {owner.name} is {away} with no backup")
                 return None

@@ -23,9 +23,17 @@ class Territory(TimeStampedModel):
     countries = models.JSONField(default=list, blank=True, help_text="ISO country codes")
     regions = models.JSONField(default=list, blank=True, help_text="States or regions")
     postal_prefixes = models.JSONField(default=list, blank=True)
+    postal_ranges = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Inclusive ranges as ["from", "to"] pairs of equal length, e.g. ["10000", "14999"]',
+    )
     industries = models.JSONField(default=list, blank=True)
     min_employees = models.PositiveIntegerField(null=True, blank=True)
     max_employees = models.PositiveIntegerField(null=True, blank=True)
+    named_accounts = models.JSONField(
+        default=list, blank=True, help_text="Company domains or names: only their leads match (e.g. acme.com)"
+    )
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_territories"
     )
@@ -47,6 +55,15 @@ class Territory(TimeStampedModel):
         return self.name
 
 
+def default_work_days() -> list[int]:
+    return [1, 2, 3, 4, 5]
+
+
+def out_of_office_at(start: datetime.datetime | None, until: datetime.datetime | None, now: datetime.datetime) -> bool:
+    """Whether an absence from ``start`` (empty: already begun) to ``until`` covers ``now``."""
+    return until is not None and until > now and (start is None or start <= now)
+
+
 class Rep(TimeStampedModel):
     """A sales rep: the user, their territories and how much they can take."""
 
@@ -56,7 +73,10 @@ class Rep(TimeStampedModel):
     max_new_per_day = models.PositiveIntegerField(default=10, help_text="Most new leads a day")
     min_score = models.IntegerField(default=0, help_text="Takes only leads scoring at least this, right now")
     is_available = models.BooleanField(default=True)
-    out_of_office_until = models.DateTimeField(null=True, blank=True)
+    out_of_office_from = models.DateTimeField(
+        null=True, blank=True, help_text="Start of an absence; empty with an end date: away from now on"
+    )
+    out_of_office_until = models.DateTimeField(null=True, blank=True, help_text="Back at this time")
     backup = models.ForeignKey(
         "self",
         null=True,
@@ -68,12 +88,20 @@ class Rep(TimeStampedModel):
     timezone = models.CharField(max_length=64, default="UTC")
     work_start = models.TimeField(default=datetime.time(9, 0))
     work_end = models.TimeField(default=datetime.time(17, 0))
+    #: ISO weekdays the rep works (1 = Monday ... 7 = Sunday): SLA clocks run only in these days' hours.
+    work_days = models.JSONField(default=default_work_days, blank=True, help_text="ISO weekdays, 1 = Monday")
 
     class Meta:
         ordering = ["user__username"]
         constraints = [
             models.CheckConstraint(condition=Q(work_end__gt=F("work_start")), name="rep_work_hours_order"),
             models.CheckConstraint(condition=~Q(backup=F("id")), name="rep_not_own_backup"),
+            models.CheckConstraint(
+                condition=Q(out_of_office_from__isnull=True)
+                | Q(out_of_office_until__isnull=True)
+                | Q(out_of_office_until__gt=F("out_of_office_from")),
+                name="rep_out_of_office_order",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -84,6 +112,15 @@ class Rep(TimeStampedModel):
             raise ValidationError({"timezone": f"Unknown time zone {self.timezone!r}."})
         if self.work_start and self.work_end and self.work_end <= self.work_start:
             raise ValidationError({"work_end": "Working hours must end after they start."})
+        days = self.work_days
+        if not isinstance(days, list) or not days or any(d not in range(1, 8) or isinstance(d, bool) for d in days):
+            raise ValidationError({"work_days": "Pick at least one working day (1 = Monday ... 7 = Sunday)."})
+        if self.out_of_office_from and self.out_of_office_until and self.out_of_office_until <= self.out_of_office_from:
+            raise ValidationError({"out_of_office_until": "The absence must end after it starts."})
+
+    def is_away(self, now: datetime.datetime) -> bool:
+        """Unavailable, or inside an out-of-office period at ``now``."""
+        return not self.is_available or out_of_office_at(self.out_of_office_from, self.out_of_office_until, now)
 
 
 class TerritoryMembership(models.Model):
@@ -117,6 +154,7 @@ class Assignment(models.Model):
         OVERFLOW = "overflow", "Overflow (nobody had room)"
         MANUAL = "manual", "Reassigned by hand"
         CLAIM = "claim", "Claimed from overflow"
+        SLA_REASSIGN = "sla_reassign", "Reassigned after an SLA lapse"
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="assignments")
     rep = models.ForeignKey(
@@ -204,3 +242,80 @@ class Rejection(models.Model):
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id} rejected ({self.get_reason_display()})"
+
+
+class SlaBreach(models.Model):
+    """A lead its rep did not answer (or touch) within the SLA, and what the sweep did about it. Append-only.
+
+    Counted per rep and per source (``routing.selectors.sla_breaches_by_rep`` / ``_by_source``). One row per
+    lapse: the same SLA (lead, kind, due time) is never recorded twice, so a sweep that runs twice is harmless.
+    """
+
+    class Kind(models.TextChoices):
+        ACCEPT = "accept", "Accept"
+        TOUCH = "touch", "First touch after accept"
+
+    class Action(models.TextChoices):
+        REASSIGNED = "reassigned", "Reassigned to another rep"
+        ESCALATED = "escalated", "Escalated to the territory manager"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="sla_breaches")
+    rep = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="sla_breaches")
+    source = models.ForeignKey(
+        "leads.Source", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="The lead's"
+    )
+    territory = models.ForeignKey(Territory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stage = models.CharField(max_length=20, help_text="The lead's stage when its SLA lapsed")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    score = models.IntegerField(default=0)
+    due_at = models.DateTimeField()
+    breached_at = models.DateTimeField(default=timezone.now, db_index=True, help_text="When the sweep found it")
+    action = models.CharField(max_length=12, choices=Action.choices)
+    reassigned_to = models.ForeignKey(Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    escalated_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True, help_text="What happened, in words")
+
+    class Meta:
+        ordering = ["-breached_at", "-id"]
+        verbose_name_plural = "SLA breaches"
+        indexes = [
+            models.Index(fields=["rep", "breached_at"], name="slabreach_rep_idx"),
+            models.Index(fields=["source", "breached_at"], name="slabreach_source_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "kind", "due_at"], name="slabreach_once_per_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id}: {self.get_kind_display()} SLA lapsed ({self.get_action_display()})"
+
+
+class Notification(models.Model):
+    """An in-app notice for one user (an SLA lapse on their lead, an escalation to them); read or not."""
+
+    class Kind(models.TextChoices):
+        SLA_REASSIGNED = "sla_reassigned", "Lead reassigned after its SLA lapsed"
+        SLA_ESCALATED = "sla_escalated", "SLA lapse escalated"
+        LEAD_ASSIGNED = "lead_assigned", "Lead assigned to you"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["user", "-created_at"], condition=Q(read_at__isnull=True), name="notification_unread_idx"
+            ),
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.title}"

@@ -1,4 +1,4 @@
-"""Reads for routing: a rep's load, today's intake, the overflow queue."""
+"""Reads for routing: a rep's load, today's intake, the overflow queue, SLA breaches, notifications."""
 
 from __future__ import annotations
 
@@ -8,16 +8,48 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from leads.admin import count_per_row
 from leads.models import Lead, Stage
-from routing.models import Assignment, OverflowEntry, Rejection, Rep, Territory
+from routing.engine import RepSlot
+from routing.models import (
+    Assignment,
+    Notification,
+    OverflowEntry,
+    Rejection,
+    Rep,
+    SlaBreach,
+    Territory,
+    TerritoryMembership,
+)
+from routing.working_hours import WorkWeek
+
+#: How long a rep who rejected a lead, or let its SLA lapse, is passed over when it is routed again.
+EXCLUSION_DAYS = 30
+
+
+def lead_unworked_q() -> Q:
+    """A rep's open, unworked leads, the ones their ``max_open_leads`` caps: owned MQLs not yet accepted.
+
+    The one definition of a rep's "open leads" (routing, the queue's load meter, the reps API and the
+    admin all count with it). Once a rep accepts a lead (SAL and beyond) it is being worked and no
+    longer counts.
+    """
+    return Q(stage=Stage.MQL, accepted_at__isnull=True, status=Lead.Status.ACTIVE)
+
+
+def reps_with_open_leads(reps: QuerySet[Rep]) -> QuerySet[Rep]:
+    """``reps`` annotated with ``open_leads`` (as ``rep_load`` counts them), for lists sorted by it."""
+    # (count_per_row: a correlated subquery per row of the page, not a join over every lead.)
+    return reps.annotate(open_leads=count_per_row(Lead.objects.filter(lead_unworked_q()), "owner", outer="user_id"))
 
 
 @dataclass(frozen=True, slots=True)
 class RepLoad:
-    #: Owned MQLs not yet accepted (``routing.services.lead_unworked_q``): what ``max_open_leads`` caps.
+    #: Owned MQLs not yet accepted (``lead_unworked_q``): what ``max_open_leads`` caps.
     open_leads: int = 0
     #: Leads given to the rep since midnight in their time zone (any rule): what ``max_new_per_day`` caps.
     today: int = 0
@@ -54,9 +86,7 @@ def rep_load(*, reps: Iterable[Rep], now: datetime.datetime | None = None) -> di
     now = now or timezone.now()
     by_user = {rep.user_id: rep.pk for rep in reps}
     open_rows = (
-        Lead.objects.filter(
-            owner_id__in=list(by_user), stage=Stage.MQL, accepted_at__isnull=True, status=Lead.Status.ACTIVE
-        )
+        Lead.objects.filter(lead_unworked_q(), owner_id__in=list(by_user))
         .order_by()
         .values("owner_id")
         .annotate(n=Count("*"))
@@ -64,6 +94,45 @@ def rep_load(*, reps: Iterable[Rep], now: datetime.datetime | None = None) -> di
     open_leads = {by_user[row["owner_id"]]: row["n"] for row in open_rows}
     today = rep_intake_today(reps=reps, now=now)
     return {rep.pk: RepLoad(open_leads=open_leads.get(rep.pk, 0), today=today.get(rep.pk, 0)) for rep in reps}
+
+
+def rep_slots(*, reps: Iterable[Rep], now: datetime.datetime) -> dict[int, RepSlot]:
+    """The reps as the routing engine sees them, with their load counted now (locked or not: the caller's choice)."""
+    reps = list(reps)
+    load = rep_load(reps=reps, now=now)
+    return {
+        rep.pk: RepSlot(
+            rep_id=rep.pk,
+            user_id=rep.user_id,
+            name=str(rep),
+            open_leads=load[rep.pk].open_leads,
+            max_open_leads=rep.max_open_leads,
+            today=load[rep.pk].today,
+            max_new_per_day=rep.max_new_per_day,
+            min_score=rep.min_score,
+            is_available=rep.is_available,
+            out_of_office_until=rep.out_of_office_until,
+            out_of_office_from=rep.out_of_office_from,
+            backup_id=rep.backup_id,
+            week=WorkWeek.of(rep),
+        )
+        for rep in reps
+    }
+
+
+def territory_list() -> QuerySet[Territory]:
+    """Territories with their manager, reps (and weights) and how many leads wait in each one's overflow."""
+    return (
+        Territory.objects.select_related("manager")
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=TerritoryMembership.objects.select_related("rep__user").order_by("rep__user__username"),
+            )
+        )
+        .annotate(waiting=count_per_row(OverflowEntry.objects.all(), "territory"))
+        .order_by("priority", "name")
+    )
 
 
 def overflow_list(*, territory: Territory | None = None) -> QuerySet[OverflowEntry]:
@@ -85,3 +154,58 @@ def rejections_by_source(*, since: datetime.datetime | None = None) -> dict[int 
     for row in rows.order_by().values("source_id", "reason").annotate(n=Count("*")):
         counts[row["source_id"]][row["reason"]] = row["n"]
     return dict(counts)
+
+
+def routing_exclusions(*, lead_ids: Iterable[int], now: datetime.datetime) -> dict[int, dict[int, str]]:
+    """Per lead, the reps routing must pass over (rep id -> why): who rejected it or let its SLA lapse lately."""
+    ids = list(lead_ids)
+    since = now - datetime.timedelta(days=EXCLUSION_DAYS)
+    excluded: dict[int, dict[int, str]] = defaultdict(dict)
+    lapsed = SlaBreach.objects.filter(lead_id__in=ids, rep__isnull=False, breached_at__gte=since)
+    for lead_id, rep_id in lapsed.values_list("lead_id", "rep_id"):
+        excluded[lead_id][rep_id] = "let its SLA lapse"
+    rejected = Rejection.objects.filter(lead_id__in=ids, rep__isnull=False, created_at__gte=since)
+    for lead_id, rep_id in rejected.values_list("lead_id", "rep_id"):
+        excluded[lead_id][rep_id] = "rejected it"
+    return dict(excluded)
+
+
+def _breaches(since: datetime.datetime | None, until: datetime.datetime | None) -> QuerySet[SlaBreach]:
+    rows = SlaBreach.objects.all()
+    if since is not None:
+        rows = rows.filter(breached_at__gte=since)
+    if until is not None:
+        rows = rows.filter(breached_at__lt=until)
+    return rows.order_by()
+
+
+def sla_breaches_by_rep(
+    *,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+    rep_ids: Iterable[int] | None = None,
+) -> dict[int, int]:
+    """How many SLAs each rep let lapse (rep id -> count; reps with none are left out): one grouped query."""
+    rows = _breaches(since, until).filter(rep__isnull=False)
+    if rep_ids is not None:
+        rows = rows.filter(rep_id__in=list(rep_ids))
+    return {row["rep_id"]: row["n"] for row in rows.values("rep_id").annotate(n=Count("*"))}
+
+
+def sla_breaches_by_source(
+    *, since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> dict[int | None, int]:
+    """How many leads of each source (id; ``None``: no or a deleted source) had an SLA lapse: one grouped query."""
+    rows = _breaches(since, until)
+    return {row["source_id"]: row["n"] for row in rows.values("source_id").annotate(n=Count("*"))}
+
+
+def notification_list(*, user: AbstractBaseUser) -> QuerySet[Notification]:
+    """The user's notifications, newest first."""
+    return Notification.objects.filter(user=user).select_related("lead").order_by("-created_at", "-id")
+
+
+def notification_unread_count(*, user: AbstractBaseUser) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

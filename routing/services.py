@@ -12,10 +12,11 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from leadflow.db import bulk_update_rows
+from leads.activities import TOUCH_KINDS
 from leads.models import OPEN_STAGES, Activity, Lead, Stage
 from leads.selectors import lead_definition_current
 from leads.services import (
@@ -28,13 +29,23 @@ from leads.services import (
 )
 from routing.engine import TERRITORY_ROUND_ROBIN, LeadToRoute, RepSlot, Roster, Seat, TerritorySeats
 from routing.matching import territory_for
-from routing.models import Assignment, OverflowEntry, Rejection, Rep, Territory, TerritoryMembership
-from routing.selectors import rep_load
+from routing.models import (
+    Assignment,
+    Notification,
+    OverflowEntry,
+    Rejection,
+    Rep,
+    SlaBreach,
+    Territory,
+    TerritoryMembership,
+)
+from routing.selectors import rep_load, rep_slots, routing_exclusions
+from routing.working_hours import WorkWeek, working_deadline
 from scoring.defaults import DEFAULT_RULES
 from scoring.services import lead_fields
 
 #: What a rep may change on their own profile: how much they want right now, not their capacity.
-REP_SELF_SERVICE_FIELDS = frozenset({"min_score", "is_available", "out_of_office_until"})
+REP_SELF_SERVICE_FIELDS = frozenset({"min_score", "is_available", "out_of_office_from", "out_of_office_until"})
 
 
 @transaction.atomic
@@ -57,6 +68,62 @@ def territory_update(
 def territory_delete(*, territory: Territory, actor: AbstractBaseUser | None, ip_address: str | None = None) -> None:
     """Remove a territory and its reps' seats in it (the audit trail keeps its last criteria)."""
     audited_delete(instance=territory, actor=actor, action="territory.delete", ip_address=ip_address)
+
+
+def _seats_shown(territory: Territory) -> dict[str, int]:
+    """The territory's reps as the audit trail keeps them: ``{username: weight}``."""
+    rows = territory.memberships.select_related("rep__user").order_by("rep__user__username")
+    return {membership.rep.user.get_username(): membership.weight for membership in rows}
+
+
+@transaction.atomic
+def territory_seats_set(
+    *, territory: Territory, seats: Mapping[int, int], actor: AbstractBaseUser | None, ip_address: str | None = None
+) -> None:
+    """Seat exactly these reps (rep id -> weight) in ``territory``; a rep who keeps a seat keeps its
+    round-robin count. Records the reps before and after in one audit event when anything changed."""
+    before = _seats_shown(territory)
+    current = {membership.rep_id: membership for membership in territory.memberships.all()}
+    territory.memberships.exclude(rep_id__in=list(seats)).delete()
+    changed = [m for rep_id, m in current.items() if rep_id in seats and m.weight != seats[rep_id]]
+    for membership in changed:
+        membership.weight = seats[membership.rep_id]
+    TerritoryMembership.objects.bulk_update(changed, ["weight"])
+    TerritoryMembership.objects.bulk_create(
+        [
+            TerritoryMembership(territory=territory, rep_id=rep_id, weight=w)
+            for rep_id, w in seats.items()
+            if rep_id not in current
+        ]
+    )
+    after = _seats_shown(territory)
+    if after != before:
+        audit_record(
+            actor=actor,
+            action="territory.reps",
+            obj=territory,
+            changes={"reps": [before, after]},
+            ip_address=ip_address,
+        )
+
+
+@transaction.atomic
+def territory_save(
+    *,
+    territory: Territory | None,
+    data: Mapping[str, Any],
+    seats: Mapping[int, int] | None,
+    actor: AbstractBaseUser | None,
+    ip_address: str | None = None,
+) -> Territory:
+    """Create (``territory`` None) or change a territory and, if ``seats`` are given, its reps: all or nothing."""
+    if territory is None:
+        territory = territory_create(data=data, actor=actor, ip_address=ip_address)
+    else:
+        territory = territory_update(territory=territory, data=data, actor=actor, ip_address=ip_address)
+    if seats is not None:
+        territory_seats_set(territory=territory, seats=seats, actor=actor, ip_address=ip_address)
+    return territory
 
 
 def rep_fields_editable_by(*, rep: Rep, user: AbstractBaseUser) -> frozenset[str] | None:
@@ -99,25 +166,47 @@ class RouteResult:
     overflowed: tuple[int, ...] = ()
     skipped: tuple[int, ...] = ()  # not an unowned active MQL, already waiting in overflow, or gone
     by_rule: dict[str, int] = field(default_factory=dict)
-
-
-def lead_unworked_q() -> Q:
-    """A rep's open, unworked leads, the ones their ``max_open_leads`` caps: owned MQLs not yet accepted.
-
-    (Once a rep accepts a lead (SAL and beyond) it is being worked and no longer counts.)
-    """
-    return Q(stage=Stage.MQL, accepted_at__isnull=True, status=Lead.Status.ACTIVE)
+    why: dict[int, str] = field(default_factory=dict)  # lead id -> why nobody took it (``overflow=False``)
 
 
 def _routable(lead: Lead) -> bool:
     return lead.owner_id is None and lead.stage == Stage.MQL and lead.status == Lead.Status.ACTIVE
 
 
-def sla_due(*, score: int, at: datetime.datetime, sla: Mapping[str, Any]) -> datetime.datetime:
-    """When a lead assigned ``at`` must be accepted: hot leads sooner. (Wall-clock hours for now, not working hours.)"""
+SLA_ACCEPT = "accept"
+SLA_TOUCH = "touch"
+
+
+def sla_hours(*, score: int, sla: Mapping[str, Any], kind: str = SLA_ACCEPT) -> float | None:
+    """The SLA's hours for a lead of ``score``: to accept it, or (``touch``) to call, meet or note it once
+    accepted; ``None`` when the definition sets no such SLA (touch hours are optional)."""
     hot = score >= int(sla.get("hot_score", 80))
-    hours = float(sla.get("hot_accept_hours", 2) if hot else sla.get("accept_hours", 24))
-    return at + datetime.timedelta(hours=hours)
+    if kind == SLA_TOUCH:
+        hours = sla.get("hot_touch_hours" if hot else "touch_hours")
+    else:
+        hours = sla.get("hot_accept_hours", 2) if hot else sla.get("accept_hours", 24)
+    return None if hours in (None, "") else float(hours)
+
+
+def sla_due(
+    *,
+    score: int,
+    at: datetime.datetime,
+    sla: Mapping[str, Any],
+    kind: str = SLA_ACCEPT,
+    week: WorkWeek | None = None,
+) -> datetime.datetime | None:
+    """When the lead given (or accepted) ``at`` must be accepted (or touched): hot leads sooner.
+
+    Counted in ``week``, the rep's working hours (2 hours at 16:30 on a Friday end at 10:30 on Monday);
+    wall-clock hours without one. ``None`` when there is no such SLA.
+    """
+    hours = sla_hours(score=score, sla=sla, kind=kind)
+    if hours is None:
+        return None
+    if week is None:
+        return at + datetime.timedelta(hours=hours)
+    return working_deadline(start=at, hours=hours, week=week)
 
 
 def _sla_rules() -> Mapping[str, Any]:
@@ -131,23 +220,7 @@ def _reps_locked(rep_ids: Iterable[int], *, now: datetime.datetime) -> dict[int,
     if not ids:
         return {}
     reps = list(Rep.objects.select_for_update(of=("self",)).select_related("user").filter(pk__in=ids).order_by("pk"))
-    load = rep_load(reps=reps, now=now)
-    return {
-        rep.pk: RepSlot(
-            rep_id=rep.pk,
-            user_id=rep.user_id,
-            name=str(rep),
-            open_leads=load[rep.pk].open_leads,
-            max_open_leads=rep.max_open_leads,
-            today=load[rep.pk].today,
-            max_new_per_day=rep.max_new_per_day,
-            min_score=rep.min_score,
-            is_available=rep.is_available,
-            out_of_office_until=rep.out_of_office_until,
-            backup_id=rep.backup_id,
-        )
-        for rep in reps
-    }
+    return rep_slots(reps=reps, now=now)
 
 
 def _route_locked(
@@ -155,13 +228,19 @@ def _route_locked(
     *,
     now: datetime.datetime,
     waiting: Mapping[int, OverflowEntry],
-    exclude_reps: frozenset[int] = frozenset(),
+    overflow: bool = True,
+    rule: str | None = None,
+    preface: Mapping[int, str] | None = None,
+    also_exclude: Mapping[int, Mapping[int, str]] | None = None,
 ) -> RouteResult:
-    """Route ``leads`` (locked by the caller, each an unowned active MQL), hottest first.
+    """Route ``leads`` (locked by the caller, each an active MQL), hottest first.
 
     ``waiting`` are the overflow entries some of them already have (when draining): a lead that
-    still finds nobody stays where it is, without a new assignment row. Reps in ``exclude_reps``
-    (ids) are passed over as if they had no seat, e.g. the rep who just rejected the lead.
+    still finds nobody stays where it is, without a new assignment row. For each lead, the reps who
+    rejected it or let its SLA lapse lately are passed over (``routing_exclusions``). With
+    ``overflow=False`` a lead nobody has room for is left as it is (listed in ``overflowed``, nothing
+    written). ``rule`` replaces the engine's rule on the assignment rows (e.g. ``sla_reassign``) and
+    ``preface`` (lead id -> words) opens their reason; ``also_exclude`` adds reps to pass over per lead.
     """
     territories = list(Territory.objects.filter(is_active=True))
     by_id = {territory.pk: territory for territory in territories}
@@ -171,7 +250,6 @@ def _route_locked(
     territory_ids = {territory.pk for territory in matched.values() if territory is not None}
     seats = list(TerritoryMembership.objects.filter(territory_id__in=territory_ids).values_list("rep_id", flat=True))
     candidates = {pk for pk, _ in owners} | {backup for _, backup in owners if backup} | set(seats)
-    candidates -= exclude_reps
     reps = _reps_locked(candidates, now=now)
     memberships = list(
         TerritoryMembership.objects.filter(territory_id__in=territory_ids, rep_id__in=list(reps)).order_by("pk")
@@ -187,9 +265,14 @@ def _route_locked(
     roster = Roster(reps=reps, territories=seated, now=now)
     rep_users = {slot.rep_id: slot.user_id for slot in reps.values()}
     sla = _sla_rules()
+    excluded = routing_exclusions(lead_ids=[lead.pk for lead in leads], now=now)
+    for lead_id, reps_out in (also_exclude or {}).items():
+        excluded[lead_id] = {**excluded.get(lead_id, {}), **reps_out}
+    preface = preface or {}
 
     assigned: dict[int, int] = {}
     overflowed: list[int] = []
+    why: dict[int, str] = {}
     by_rule: Counter[str] = Counter()
     changed_leads: list[Lead] = []
     assignments: list[Assignment] = []
@@ -206,8 +289,14 @@ def _route_locked(
                 territory_id=territory.pk if territory else None,
                 account_name=account.name if account else "",
                 account_owner_user_id=account.owner_id if account else None,
+                excluded=excluded.get(lead.pk, {}),
             )
         )
+        reason = f"{preface[lead.pk]} {decision.reason}" if lead.pk in preface else decision.reason
+        if decision.rep_id is None and not overflow:
+            overflowed.append(lead.pk)
+            why[lead.pk] = decision.reason
+            continue
         if decision.rep_id is None:
             overflowed.append(lead.pk)
             entry = waiting.get(lead.pk)
@@ -222,7 +311,7 @@ def _route_locked(
                     lead=lead,
                     territory_id=decision.territory_id,
                     score=lead.score,
-                    reason=decision.reason,
+                    reason=reason,
                     created_at=now,
                 )
             )
@@ -231,7 +320,7 @@ def _route_locked(
             assigned[lead.pk] = decision.rep_id
             lead.owner_id = rep_users[decision.rep_id]
             lead.assigned_at = now
-            lead.sla_due_at = sla_due(score=lead.score, at=now, sla=sla)
+            lead.sla_due_at = sla_due(score=lead.score, at=now, sla=sla, week=reps[decision.rep_id].week)
             lead.updated_at = now
             changed_leads.append(lead)
             if decision.rule == TERRITORY_ROUND_ROBIN:
@@ -243,18 +332,18 @@ def _route_locked(
                 lead=lead,
                 rep_id=decision.rep_id,
                 territory_id=decision.territory_id,
-                rule=decision.rule,
-                reason=decision.reason,
+                rule=rule if rule and decision.rep_id else decision.rule,
+                reason=reason,
                 created_at=now,
             )
         )
         activities.append(
             _assignment_notice(
                 lead=lead,
-                rule=decision.rule,
+                rule=rule if rule and decision.rep_id else decision.rule,
                 rep=reps.get(decision.rep_id) if decision.rep_id else None,
                 territory=by_id.get(decision.territory_id) if decision.territory_id else None,
-                reason=decision.reason,
+                reason=reason,
                 at=now,
             )
         )
@@ -265,7 +354,7 @@ def _route_locked(
     OverflowEntry.objects.bulk_create(new_entries)
     bulk_update_rows(moved_entries, ["territory"])
     OverflowEntry.objects.filter(lead_id__in=list(assigned)).delete()
-    return RouteResult(assigned=assigned, overflowed=tuple(overflowed), by_rule=dict(by_rule))
+    return RouteResult(assigned=assigned, overflowed=tuple(overflowed), by_rule=dict(by_rule), why=why)
 
 
 _NOTICE = {
@@ -275,6 +364,7 @@ _NOTICE = {
     Assignment.Rule.OVERFLOW: "Nobody had room: waiting in the {territory} overflow",
     Assignment.Rule.MANUAL: "Reassigned to {rep} by {actor}",
     Assignment.Rule.CLAIM: "Claimed from overflow by {rep}",
+    Assignment.Rule.SLA_REASSIGN: "Reassigned to {rep} after the SLA lapsed",
 }
 
 
@@ -320,11 +410,11 @@ def _leads_locked(lead_ids: Iterable[int], *, skip_locked: bool = False) -> list
 
 
 @transaction.atomic
-def leads_route_batch(*, lead_ids: Iterable[int], exclude_reps: Iterable[int] = ()) -> RouteResult:
+def leads_route_batch(*, lead_ids: Iterable[int]) -> RouteResult:
     """Route the unowned, active MQLs among ``lead_ids`` to reps (or overflow); leave the others alone.
 
     Safe to run twice, and concurrently: a lead already owned or waiting in overflow is skipped.
-    ``exclude_reps`` (rep ids) get none of them.
+    A rep who rejected a lead or let its SLA lapse lately gets none of it (``routing_exclusions``).
     """
     now = timezone.now()
     locked = _leads_locked(lead_ids)
@@ -336,7 +426,7 @@ def leads_route_batch(*, lead_ids: Iterable[int], exclude_reps: Iterable[int] = 
     skipped = sorted(set(lead_ids) - {lead.pk for lead in routable})
     if not routable:
         return RouteResult(skipped=tuple(skipped))
-    result = _route_locked(routable, now=now, waiting={}, exclude_reps=frozenset(exclude_reps))
+    result = _route_locked(routable, now=now, waiting={})
     return dataclasses.replace(result, skipped=tuple(skipped))
 
 
@@ -380,7 +470,7 @@ def _give(
     """Give ``lead`` (locked) to ``rep`` (locked, room checked), with its SLA, assignment row and notice."""
     lead.owner_id = rep.user_id
     lead.assigned_at = now
-    lead.sla_due_at = sla_due(score=lead.score, at=now, sla=_sla_rules())
+    lead.sla_due_at = sla_due(score=lead.score, at=now, sla=_sla_rules(), week=WorkWeek.of(rep))
     lead.save(update_fields=["owner", "assigned_at", "sla_due_at", "updated_at"])
     OverflowEntry.objects.filter(lead=lead).delete()
     assignment = Assignment.objects.create(
@@ -401,11 +491,12 @@ def _rep_room_refusal(rep: Rep, *, now: datetime.datetime) -> str | None:
 
 @transaction.atomic
 def overflow_claim(*, lead: Lead, user: AbstractBaseUser, ip_address: str | None = None) -> Assignment:
-    """A rep takes a lead waiting in overflow, if they have room (capacity and today's intake)."""
+    """A rep takes an unowned, active MQL (most often one waiting in overflow), if they have room
+    (open leads and today's intake, counted under their row lock): the one way to claim a lead."""
     now = timezone.now()
     [locked] = _leads_locked([lead.pk]) or [None]
-    if locked is None or not _routable(locked) or not OverflowEntry.objects.filter(lead=locked).exists():
-        raise RoutingError("This lead is no longer waiting in overflow.")
+    if locked is None or not _routable(locked):
+        raise RoutingError("This lead is no longer free to claim.")
     rep = Rep.objects.select_for_update(of=("self",)).select_related("user").filter(user_id=user.pk).first()
     if rep is None:
         raise RoutingError("Only a sales rep with a rep profile can claim leads.")
@@ -486,6 +577,16 @@ def lead_accept(*, lead: Lead, user: AbstractBaseUser, ip_address: str | None = 
         lead=locked, to_stage=Stage.SAL, actor=user, reason=f"Accepted by {user.get_username()}", ip_address=ip_address
     )
     on_time = locked.sla_due_at is None or locked.accepted_at <= locked.sla_due_at
+    # The accept SLA is met; from now on the clock is the first touch's (or none).
+    rep = Rep.objects.filter(user_id=user.pk).first()
+    locked.sla_due_at = sla_due(
+        score=locked.score,
+        at=locked.accepted_at,
+        sla=_sla_rules(),
+        kind=SLA_TOUCH,
+        week=WorkWeek.of(rep) if rep else None,
+    )
+    locked.save(update_fields=["sla_due_at", "updated_at"])
     _notice(
         lead=locked,
         subject=f"Accepted by {user.get_username()}" + ("" if on_time else " (after the SLA)"),
@@ -550,7 +651,8 @@ def lead_reject(
             lead=locked, to_stage=Stage.JUNK, actor=user, reason=why, reason_code_required=False, ip_address=ip_address
         )
     elif reason in (Rejection.Reason.WRONG_TERRITORY, Rejection.Reason.NOT_A_FIT):
-        leads_route_batch(lead_ids=[locked.pk], exclude_reps=[rep.pk] if rep else [])
+        # The rejection above keeps this rep out of it (routing_exclusions).
+        leads_route_batch(lead_ids=[locked.pk])
     audit_record(
         actor=user,
         action="lead.reject",
@@ -560,3 +662,257 @@ def lead_reject(
     )
     lead.refresh_from_db()
     return rejection
+
+
+# --- SLA sweep: lapsed leads are reassigned or escalated ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SlaSweepResult:
+    """What one sweep did, by lead id."""
+
+    reassigned: dict[int, int] = field(default_factory=dict)  # lead id -> the rep it went to
+    escalated: tuple[int, ...] = ()
+    met: tuple[int, ...] = ()  # touch SLA found met (a touch recorded before the clock was stopped)
+
+
+def sla_sweep(*, now: datetime.datetime | None = None, batch_size: int = 200) -> SlaSweepResult:
+    """Act on every lead whose SLA lapsed before ``now``, in batches of ``batch_size`` (one transaction each).
+
+    A lead not accepted in time goes to another rep of its territory with room (never the one who let
+    it lapse; the same rules and capacity as routing); when nobody has room, or its accept SLA already
+    lapsed once, it is escalated instead: it stays with its rep, its clock stops, and the territory's
+    manager is told. An accepted lead not touched in time is escalated the same way. Each lapse is a
+    ``SlaBreach`` row, a line on the lead's timeline and a notification for the rep and the manager.
+    Leads another worker holds are left for the next sweep.
+    """
+    now = now or timezone.now()
+    reassigned: dict[int, int] = {}
+    escalated: list[int] = []
+    met: list[int] = []
+    seen: set[int] = set()
+    while True:
+        due = Lead.objects.filter(
+            _lapsed_q(now), owner__isnull=False, status=Lead.Status.ACTIVE, stage__in=[Stage.MQL, Stage.SAL]
+        ).exclude(pk__in=seen)
+        ids = list(due.order_by("sla_due_at", "pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        seen.update(ids)
+        result = _sla_sweep_batch(lead_ids=ids, now=now)
+        reassigned.update(result.reassigned)
+        escalated.extend(result.escalated)
+        met.extend(result.met)
+    return SlaSweepResult(reassigned=reassigned, escalated=tuple(escalated), met=tuple(met))
+
+
+def _lapsed_q(now: datetime.datetime) -> Q:
+    return Q(sla_due_at__lt=now)
+
+
+def _sla_kind(lead: Lead) -> str:
+    return SLA_TOUCH if lead.accepted_at is not None else SLA_ACCEPT
+
+
+@transaction.atomic
+def _sla_sweep_batch(*, lead_ids: list[int], now: datetime.datetime) -> SlaSweepResult:
+    locked = [
+        lead
+        for lead in _leads_locked(lead_ids, skip_locked=True)
+        if lead.owner_id is not None
+        and lead.status == Lead.Status.ACTIVE
+        and lead.stage in (Stage.MQL, Stage.SAL)
+        and lead.sla_due_at is not None
+        and lead.sla_due_at < now
+    ]
+    if not locked:
+        return SlaSweepResult()
+    ids = [lead.pk for lead in locked]
+    sla = _sla_rules()
+    reps = {
+        rep.user_id: rep
+        for rep in Rep.objects.select_related("user").filter(user_id__in={le.owner_id for le in locked})
+    }
+    # A touch recorded before the clock was stopped on it (or by a path that does not stop it) still counts.
+    touched = set(
+        Activity.objects.filter(
+            lead_id__in=ids, kind__in=TOUCH_KINDS, occurred_at__gte=F("lead__accepted_at")
+        ).values_list("lead_id", flat=True)
+    )
+    met = [lead for lead in locked if _sla_kind(lead) == SLA_TOUCH and lead.pk in touched]
+    Lead.objects.filter(pk__in=[lead.pk for lead in met]).update(sla_due_at=None)
+    lapsed = [lead for lead in locked if lead not in met]
+    if not lapsed:
+        return SlaSweepResult(met=tuple(lead.pk for lead in met))
+
+    territories = _territory_where_given(lapsed)
+    lapsed_before = set(
+        SlaBreach.objects.filter(lead_id__in=ids, kind=SlaBreach.Kind.ACCEPT).values_list("lead_id", flat=True)
+    )
+    # Remember who had each lead and by when, before routing moves it on.
+    had = {lead.pk: (lead.owner_id, lead.sla_due_at, _sla_kind(lead), lead.stage) for lead in lapsed}
+    words = {lead.pk: _lapse_words(lead=lead, rep=reps.get(lead.owner_id), sla=sla) for lead in lapsed}
+    to_reassign = [lead for lead in lapsed if _sla_kind(lead) == SLA_ACCEPT and lead.pk not in lapsed_before]
+    routed = RouteResult()
+    if to_reassign:
+        routed = _route_locked(
+            to_reassign,
+            now=now,
+            waiting={},
+            overflow=False,
+            rule=Assignment.Rule.SLA_REASSIGN,
+            preface={lead.pk: words[lead.pk] for lead in to_reassign},
+            also_exclude={
+                lead.pk: {reps[lead.owner_id].pk: "let its SLA lapse"} for lead in to_reassign if lead.owner_id in reps
+            },
+        )
+    new_reps = {rep.pk: rep for rep in Rep.objects.select_related("user").filter(pk__in=set(routed.assigned.values()))}
+    escalate = [lead for lead in lapsed if lead.pk not in routed.assigned]
+    Lead.objects.filter(pk__in=[lead.pk for lead in escalate]).update(sla_due_at=None)
+
+    breaches: list[SlaBreach] = []
+    notices: list[Activity] = []
+    notifications: list[Notification] = []
+    admins = None
+    for lead in lapsed:
+        owner_id, due_at, kind, stage = had[lead.pk]
+        rep = reps.get(owner_id)
+        territory = territories.get(lead.pk)
+        manager = territory.manager if territory and territory.manager_id else None
+        name = str(lead) or f"Lead {lead.pk}"
+        if lead.pk in routed.assigned:
+            new_rep = new_reps[routed.assigned[lead.pk]]
+            action, outcome = SlaBreach.Action.REASSIGNED, f"reassigned to {new_rep}"
+            notifications.append(
+                Notification(
+                    user_id=new_rep.user_id,
+                    kind=Notification.Kind.LEAD_ASSIGNED,
+                    lead=lead,
+                    title=f"{name} is yours: its SLA lapsed with {rep or 'its rep'}",
+                    body=words[lead.pk],
+                    created_at=now,
+                )
+            )
+        else:
+            new_rep = None
+            if kind == SLA_TOUCH:
+                why = "escalated (an accepted lead stays with its rep)"
+            elif lead.pk in lapsed_before:
+                why = "escalated (its SLA had lapsed once already)"
+            else:
+                why = f"escalated ({routed.why.get(lead.pk, 'nobody else had room')})"
+            action, outcome = SlaBreach.Action.ESCALATED, why
+        to = f" to {manager.get_full_name() or manager.get_username()}" if manager and action == "escalated" else ""
+        summary = f"SLA lapsed: {words[lead.pk]} {outcome[:1].upper()}{outcome[1:]}{to}."
+        breaches.append(
+            SlaBreach(
+                lead=lead,
+                rep=rep,
+                source_id=lead.source_id,
+                territory=territory,
+                stage=stage,
+                kind=kind,
+                score=lead.score,
+                due_at=due_at,
+                breached_at=now,
+                action=action,
+                reassigned_to=new_rep,
+                escalated_to=manager if action == SlaBreach.Action.ESCALATED else None,
+                note=summary,
+            )
+        )
+        notices.append(
+            Activity(
+                lead=lead,
+                kind=Activity.Kind.SYSTEM,
+                occurred_at=now,
+                subject=summary[:300],
+                body=summary,
+                meta={"sla_breach": kind, "action": action, "rep": rep.pk if rep else None},
+            )
+        )
+        told = {owner_id}
+        notifications.append(
+            Notification(
+                user_id=owner_id,
+                kind=Notification.Kind.SLA_REASSIGNED if new_rep else Notification.Kind.SLA_ESCALATED,
+                lead=lead,
+                title=f"SLA lapsed on {name}: {outcome}"[:300],
+                body=summary,
+                created_at=now,
+            )
+        )
+        if manager is not None:
+            recipients = [manager.pk]
+        elif action == SlaBreach.Action.ESCALATED:
+            # No territory manager: the admins hear of it instead, so an escalation always reaches someone.
+            admins = admins if admins is not None else _admin_user_ids()
+            recipients = admins
+        else:
+            recipients = []
+        for user_id in recipients:
+            if user_id in told:
+                continue
+            told.add(user_id)
+            notifications.append(
+                Notification(
+                    user_id=user_id,
+                    kind=Notification.Kind.SLA_ESCALATED if action == "escalated" else Notification.Kind.SLA_REASSIGNED,
+                    lead=lead,
+                    title=f"SLA lapsed on {name} ({rep or 'no rep'}): {outcome}"[:300],
+                    body=summary,
+                    created_at=now,
+                )
+            )
+    SlaBreach.objects.bulk_create(breaches)
+    Activity.objects.bulk_create(notices)
+    Notification.objects.bulk_create(notifications)
+    return SlaSweepResult(
+        reassigned=dict(routed.assigned),
+        escalated=tuple(lead.pk for lead in escalate),
+        met=tuple(lead.pk for lead in met),
+    )
+
+
+def _lapse_words(*, lead: Lead, rep: Rep | None, sla: Mapping[str, Any]) -> str:
+    """E.g. "Rick did not accept it within 2 working hours (due 2026-11-20 10:30 UTC)."."""
+    kind = _sla_kind(lead)
+    hours = sla_hours(score=lead.score, sla=sla, kind=kind)
+    verb = "call, meet or note it" if kind == SLA_TOUCH else "accept it"
+    within = f" within {hours:g} working hours" if hours is not None else ""
+    return f"{rep or 'Its rep'} did not {verb}{within} (due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC)."
+
+
+def _territory_where_given(leads: list[Lead]) -> dict[int, Territory | None]:
+    """The territory each lead was given in (its latest assignment to a rep), else the one it matches now."""
+    given: dict[int, int | None] = {}
+    rows = Assignment.objects.filter(lead_id__in=[lead.pk for lead in leads], rep__isnull=False)
+    for lead_id, territory_id in rows.order_by("lead_id", "-created_at", "-id").values_list("lead_id", "territory_id"):
+        given.setdefault(lead_id, territory_id)
+    territories = list(Territory.objects.select_related("manager"))
+    by_id = {territory.pk: territory for territory in territories}
+    found: dict[int, Territory | None] = {}
+    for lead in leads:
+        territory_id = given.get(lead.pk)
+        if territory_id is not None and territory_id in by_id:
+            found[lead.pk] = by_id[territory_id]
+        else:
+            found[lead.pk] = territory_for(lead_fields(lead=lead), territories)
+    return found
+
+
+def _admin_user_ids() -> list[int]:
+    from django.contrib.auth import get_user_model
+
+    from leads.roles import ADMIN
+
+    return list(get_user_model().objects.filter(groups__name=ADMIN, is_active=True).values_list("pk", flat=True))
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: AbstractBaseUser, ids: Iterable[int] | None = None) -> int:
+    """Mark ``user``'s notifications read (``ids``, or all of them); returns how many changed."""
+    rows = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    return rows.update(read_at=timezone.now())

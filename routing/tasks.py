@@ -1,7 +1,8 @@
 """Celery tasks for routing: thin wrappers, ids in, one service call; retries live here.
 
-Both are safe to run twice and side by side: routing skips leads already owned or waiting in
-overflow, and the drain skips leads another worker holds.
+All are safe to run twice and side by side: routing skips leads already owned or waiting in
+overflow, the drain and the SLA sweep skip leads another worker holds, and a lapse acted on has its
+clock moved on (or stopped) in the same transaction.
 """
 
 from __future__ import annotations
@@ -29,3 +30,12 @@ def overflow_drain_task(self, territory_id: int | None = None) -> int:
     if territory_id is not None and territory is None:
         return 0
     return overflow_drain(territory=territory)
+
+
+@shared_task(**RETRY)
+def sla_sweep_task(self) -> dict[str, int]:
+    """Reassign or escalate every lead whose SLA lapsed (beat runs it every minute); returns the counts."""
+    from routing.services import sla_sweep
+
+    result = sla_sweep()
+    return {"reassigned": len(result.reassigned), "escalated": len(result.escalated), "met": len(result.met)}

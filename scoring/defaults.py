@@ -104,5 +104,6 @@ DEFAULT_RULES: dict[str, Any] = {
     ],
     "thresholds": {"mql": 60},
     "dedupe": {"auto_merge": 0.92, "review": 0.75},
-    "sla": {"hot_score": 80, "hot_accept_hours": 2, "accept_hours": 24},
+    # Working hours of the rep: accept within, then the first call, meeting or note within.
+    "sla": {"hot_score": 80, "hot_accept_hours": 2, "accept_hours": 24, "hot_touch_hours": 4, "touch_hours": 48},
 }

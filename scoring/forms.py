@@ -18,7 +18,7 @@ from django.utils.text import slugify
 
 from leads.models import Activity, Lead
 from scoring.engine import FIT_OPERATORS
-from scoring.rules import DEDUPE_KEYS, FIT_FIELD_KINDS, FIT_FIELDS, SLA_KEYS, Problem
+from scoring.rules import DEDUPE_KEYS, FIT_FIELD_KINDS, FIT_FIELDS, SLA_KEYS, SLA_OPTIONAL_KEYS, Problem
 from scoring.services import ENGAGEMENT_KINDS
 from scoring.wording import OPERATOR_WORDS, field_label
 
@@ -68,6 +68,14 @@ class DefinitionSettingsForm(forms.Form):
     hot_score = _text(label="A lead is hot at score ≥", widget=_number_input(step="1"))
     hot_accept_hours = _text(label="Accept hot leads within (hours)", widget=_number_input(min="0"))
     accept_hours = _text(label="Accept other leads within (hours)", widget=_number_input(min="0"))
+    hot_touch_hours = _text(
+        label="First touch on hot leads within (hours)",
+        widget=_number_input(min="0"),
+        help_text="After accepting: a call, meeting or note. Empty: no limit.",
+    )
+    touch_hours = _text(
+        label="First touch on other leads within (hours)", widget=_number_input(min="0"), help_text="Empty: no limit."
+    )
     note = _text(
         label="Note",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -98,7 +106,7 @@ class DefinitionSettingsForm(forms.Form):
         initial["mql"] = _text_of(thresholds.get("mql"))
         for key in ("auto_merge", "review"):
             initial[key] = _text_of(dedupe.get(key))
-        for key in ("hot_score", "hot_accept_hours", "accept_hours"):
+        for key in SLA_KEYS:
             initial[key] = _text_of(sla.get(key))
         initial["note"] = note
         return initial
@@ -292,7 +300,11 @@ class DefinitionEditor:
             "engagement": engagement,
             "thresholds": thresholds,
             "dedupe": {key: parse_number(data.get(key) or "") for key in DEDUPE_KEYS},
-            "sla": {key: parse_number(data.get(key) or "") for key in SLA_KEYS},
+            "sla": {
+                key: parse_number(data.get(key) or "")
+                for key in SLA_KEYS
+                if key not in SLA_OPTIONAL_KEYS or (data.get(key) or "").strip()
+            },
         }
 
     def show_problems(self, problems: Iterable[Problem]) -> None:

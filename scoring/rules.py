@@ -9,7 +9,10 @@ The rules of one version (see ``scoring.defaults.DEFAULT_RULES``)::
      "engagement": [{"id", "activity", "label", "points", "half_life_days", "max_count"}, ...],
      "thresholds": {"mql": 60, "must_have": [{"id", "label", "field", "op", "value"}, ...]},
      "dedupe": {"auto_merge": 0.92, "review": 0.75},
-     "sla": {"hot_score": 80, "hot_accept_hours": 2, "accept_hours": 24}}
+     "sla": {"hot_score": 80, "hot_accept_hours": 2, "accept_hours": 24, "hot_touch_hours": 4, "touch_hours": 48}}
+
+SLA hours are the rep's working hours (their days, hours and time zone); the touch hours (the first
+call, meeting or note after accepting) are optional.
 
 ``rules_validate`` says what is wrong, keyed by a path a person can follow
 ("fit rule 3 (“Title is VP”) › field"); ``rules_problems`` gives the same problems with their
@@ -59,7 +62,9 @@ CONDITION_KEYS = ("id", "label", "field", "op", "value")
 ENGAGEMENT_KEYS = ("id", "activity", "label", "points", "half_life_days", "max_count")
 THRESHOLD_KEYS = ("mql", "must_have")
 DEDUPE_KEYS = ("auto_merge", "review")
-SLA_KEYS = ("hot_score", "hot_accept_hours", "accept_hours")
+SLA_KEYS = ("hot_score", "hot_accept_hours", "accept_hours", "hot_touch_hours", "touch_hours")
+#: Optional SLA settings: how soon an accepted lead must get its first call, meeting or note (none when left out).
+SLA_OPTIONAL_KEYS = ("hot_touch_hours", "touch_hours")
 
 POINTS_LIMIT = 100
 MQL_LIMIT = 1000
@@ -98,6 +103,8 @@ KEY_NAMES = {
     "hot_score": "hot at score",
     "hot_accept_hours": "hot: accept within hours",
     "accept_hours": "accept within hours",
+    "hot_touch_hours": "hot: first touch within hours",
+    "touch_hours": "first touch within hours",
     "b2b_only": "business e-mail only",
     "block_students": "block students",
     "block_test_entries": "block test entries",
@@ -427,8 +434,10 @@ def _check_sla(sla: Any, found: _Problems) -> None:
         found.add(where, "hot_score", "Say from which score a lead is hot")
     elif not _is_int(hot_score) or not 1 <= hot_score <= MQL_LIMIT:
         found.add(where, "hot_score", f"The hot score must be a whole number from 1 to {MQL_LIMIT}, not “{hot_score}”")
-    for key in ("hot_accept_hours", "accept_hours"):
+    for key in ("hot_accept_hours", "accept_hours", *SLA_OPTIONAL_KEYS):
         hours = sla.get(key)
+        if hours in (None, "") and key in SLA_OPTIONAL_KEYS:
+            continue
         if hours in (None, ""):
             found.add(where, key, "Give the hours")
         elif not _is_number(hours):

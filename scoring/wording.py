@@ -129,7 +129,16 @@ def definition_sections(rules: Mapping[str, Any]) -> dict[str, Any]:
         )
     if "accept_hours" in sla:
         sla_lines.append(f"Every other lead must be accepted within {sla['accept_hours']} hours.")
-    known_sla = {"hot_score", "hot_accept_hours", "accept_hours"}
+    if "hot_score" in sla and "hot_touch_hours" in sla:
+        sla_lines.append(
+            f"Once accepted, leads scoring {sla['hot_score']} or more need a first touch within "
+            f"{sla['hot_touch_hours']} hours."
+        )
+    if "touch_hours" in sla:
+        sla_lines.append(f"Every other accepted lead needs a first touch within {sla['touch_hours']} hours.")
+    if sla_lines:
+        sla_lines.append("Hours are the rep's working hours, in their time zone.")
+    known_sla = {"hot_score", "hot_accept_hours", "accept_hours", "hot_touch_hours", "touch_hours"}
 
     dedupe_lines = []
     if "auto_merge" in dedupe:

@@ -38,7 +38,7 @@ from leads.models import (
     Submission,
 )
 from leads.services import lead_change_stage
-from routing.models import Assignment, OverflowEntry, Rejection, Rep, Territory
+from routing.models import Assignment, Notification, OverflowEntry, Rejection, Rep, SlaBreach, Territory
 from scoring.services import lead_score
 from tests.factories import (
     AccountFactory,
@@ -60,7 +60,7 @@ MODELS = [model for label in ("leads", "routing") for model in apps.get_app_conf
 READ_ONLY = {
     StageChange, AuditEvent, Submission, ImportJob, ImportChunk, ImportRowError, DefinitionApproval, RescoreJob,
     RescoreChunk, DefinitionPreview, LeadDefinition, Assignment, OverflowEntry,
-    Rejection,
+    Rejection, SlaBreach, Notification,
 }  # fmt: skip
 #: Made only by a service (an opportunity by converting a lead), so there is no add page.
 MADE_BY_SERVICES = {Opportunity}
@@ -141,6 +141,18 @@ def one_of_each(rep, marketer):
     Rejection.objects.create(
         lead=lead, rep=membership.rep, reason=Rejection.Reason.NOT_A_FIT, source=source, note="B2C"
     )
+    SlaBreach.objects.create(
+        lead=lead,
+        rep=membership.rep,
+        source=source,
+        territory=membership.territory,
+        stage=Stage.MQL,
+        kind=SlaBreach.Kind.ACCEPT,
+        due_at=lead.created_at,
+        action=SlaBreach.Action.ESCALATED,
+        note="Nobody else had room.",
+    )
+    Notification.objects.create(user=rep, kind=Notification.Kind.SLA_ESCALATED, lead=lead, title="SLA lapsed")
     SavedView.objects.create(owner=marketer, name="Hot and unowned", query="score_min=80&unowned=true")
     definition = LeadDefinition.objects.get()
     DefinitionApproval.objects.create(definition=definition, user=marketer, side=DefinitionApproval.Side.MARKETING)

@@ -62,7 +62,6 @@ from leads.services import (
     campaign_create,
     campaign_update,
     lead_change_stage,
-    lead_claim,
     lead_submit,
     lead_update,
     source_create,
@@ -70,7 +69,7 @@ from leads.services import (
     source_update,
 )
 from routing.models import Rep
-from routing.services import lead_accept, lead_reassign, lead_reject
+from routing.services import lead_accept, lead_reassign, lead_reject, overflow_claim
 
 
 @contextmanager
@@ -225,7 +224,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         summary="Claim an unowned MQL",
-        description="The lead becomes yours; if someone claimed it first, the answer is a 400.",
+        description="The lead becomes yours if you have room (open leads and today's intake, as routing counts "
+        "them); a 400 when someone claimed it first or you are full.",
         request=None,
         responses=LeadSerializer,
     )
@@ -233,7 +233,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def claim(self, request: Request, pk: str | None = None) -> Response:
         lead = self.get_object()
         with service_errors():
-            lead_claim(lead=lead, user=request.user, ip_address=client_ip(request))
+            overflow_claim(lead=lead, user=request.user, ip_address=client_ip(request))
         return self._lead_response(lead)
 
     @extend_schema(

@@ -9,7 +9,8 @@ from rest_framework import serializers
 
 from leads.api.serializers import StrictFieldsMixin, check_date_order, country_code
 from leads.models import Lead, Stage
-from routing.models import Assignment, OverflowEntry, Rep, Territory, TerritoryMembership
+from routing.models import Assignment, Notification, OverflowEntry, Rep, Territory, TerritoryMembership
+from routing.preview import LEAD_FIELDS_ROUTED
 from routing.services import REP_SELF_SERVICE_FIELDS
 
 User = get_user_model()
@@ -27,18 +28,56 @@ class TerritoryRepSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SeatInputSerializer(serializers.Serializer):
+    """A rep to seat in the territory, with their round-robin weight."""
+
+    rep = serializers.PrimaryKeyRelatedField(queryset=Rep.objects.all(), help_text="Rep id")
+    weight = serializers.IntegerField(min_value=1, max_value=100, default=1)
+
+
+class PostalRangeField(serializers.ListField):
+    """``["10000", "14999"]``: an inclusive range of postal codes of one length."""
+
+    child = serializers.CharField(max_length=20)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        pair = super().to_internal_value(data)
+        if len(pair) != 2:
+            raise serializers.ValidationError('Give a range as two codes, from and to, e.g. ["10000", "14999"].')
+        low, high = ("".join(code.split()).upper() for code in pair)
+        if len(low) != len(high):
+            raise serializers.ValidationError(f"{low} and {high}: both ends need the same number of characters.")
+        if low > high:
+            raise serializers.ValidationError(f"{low} to {high}: the range must start below where it ends.")
+        return [low, high]
+
+
 class TerritorySerializer(serializers.ModelSerializer):
     countries = serializers.ListField(
         child=serializers.CharField(max_length=2), required=False, help_text="ISO country codes; empty matches any"
     )
     regions = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
     postal_prefixes = serializers.ListField(child=serializers.CharField(max_length=20), required=False)
+    postal_ranges = serializers.ListField(
+        child=PostalRangeField(), required=False, help_text='Inclusive ranges, e.g. [["10000", "14999"]]'
+    )
     industries = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    named_accounts = serializers.ListField(
+        child=serializers.CharField(max_length=253),
+        required=False,
+        help_text="Company domains or names; when set, only their leads match",
+    )
     manager = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
     reps = TerritoryRepSerializer(
         source="memberships", many=True, read_only=True, help_text="Reps and their round-robin weights"
+    )
+    seats = SeatInputSerializer(
+        many=True,
+        write_only=True,
+        required=False,
+        help_text="Replaces the territory's reps: [{rep, weight}]; a rep who keeps a seat keeps its round-robin count",
     )
 
     class Meta:
@@ -51,12 +90,15 @@ class TerritorySerializer(serializers.ModelSerializer):
             "countries",
             "regions",
             "postal_prefixes",
+            "postal_ranges",
             "industries",
             "min_employees",
             "max_employees",
+            "named_accounts",
             "manager",
             "is_active",
             "reps",
+            "seats",
             "created_at",
             "updated_at",
         ]
@@ -68,11 +110,26 @@ class TerritorySerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("Country codes cannot be empty.")
         return codes
 
+    def validate_seats(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        reps = [seat["rep"].pk for seat in value]
+        twice = sorted({pk for pk in reps if reps.count(pk) > 1})
+        if twice:
+            raise serializers.ValidationError(f"Rep {', '.join(map(str, twice))} is listed twice; give one seat.")
+        return value
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         check_date_order(
             attrs, self.instance, "min_employees", "max_employees", "The largest size cannot be below the smallest."
         )
         return attrs
+
+    def seats_given(self) -> dict[int, int] | None:
+        """The validated seats as rep id -> weight, or ``None`` when the request left them out."""
+        seats = self.validated_data.get("seats")
+        return None if seats is None else {seat["rep"].pk: seat["weight"] for seat in seats}
+
+    def criteria(self) -> dict[str, Any]:
+        return {name: value for name, value in self.validated_data.items() if name != "seats"}
 
 
 class RepTerritorySerializer(serializers.ModelSerializer):
@@ -89,9 +146,14 @@ class RepSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
     full_name = serializers.CharField(source="user.get_full_name", read_only=True)
     territories = RepTerritorySerializer(source="memberships", many=True, read_only=True)
-    open_leads = serializers.IntegerField(read_only=True, help_text="Owned, active leads in MQL, SAL or SQL")
+    open_leads = serializers.IntegerField(
+        read_only=True, help_text="Open, unworked leads (owned active MQLs not yet accepted): what max_open_leads caps"
+    )
     new_today = serializers.IntegerField(
         read_only=True, default=0, help_text="Leads given to the rep since midnight in their time zone"
+    )
+    sla_breaches = serializers.IntegerField(
+        source="breaches_30d", read_only=True, default=0, help_text="SLAs the rep let lapse in the last 30 days"
     )
 
     class Meta:
@@ -105,13 +167,16 @@ class RepSerializer(serializers.ModelSerializer):
             "max_new_per_day",
             "open_leads",
             "new_today",
+            "sla_breaches",
             "min_score",
             "is_available",
+            "out_of_office_from",
             "out_of_office_until",
             "backup",
             "timezone",
             "work_start",
             "work_end",
+            "work_days",
             "created_at",
             "updated_at",
         ]
@@ -128,11 +193,13 @@ class RepUpdateSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "max_new_per_day",
             "min_score",
             "is_available",
+            "out_of_office_from",
             "out_of_office_until",
             "backup",
             "timezone",
             "work_start",
             "work_end",
+            "work_days",
         ]
 
 
@@ -141,7 +208,8 @@ class RepSelfUpdateSerializer(RepUpdateSerializer):
 
     field_hints = dict.fromkeys(
         RepUpdateSerializer.Meta.fields,
-        "Only an admin may change this; you may change min_score, is_available and out_of_office_until.",
+        "Only an admin may change this; you may change min_score, is_available, out_of_office_from and "
+        "out_of_office_until.",
     )
 
     class Meta(RepUpdateSerializer.Meta):
@@ -194,3 +262,69 @@ class QueueLeadSerializer(serializers.ModelSerializer):
     def get_waiting_for_answer(self, lead: Lead) -> bool:
         """An MQL the rep has not accepted or rejected yet (it counts against their capacity)."""
         return lead.stage == Stage.MQL and lead.accepted_at is None
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    lead = serializers.IntegerField(source="lead_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "lead", "title", "body", "read_at", "created_at"]
+        read_only_fields = fields
+
+
+class NotificationsReadSerializer(serializers.Serializer):
+    marked_read = serializers.IntegerField(help_text="How many notifications were unread and now are read")
+
+
+class RouteTestRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+    """An existing lead's id, or the fields routing reads of a lead."""
+
+    lead = serializers.IntegerField(required=False, min_value=1, help_text="An existing lead's id")
+    country = serializers.CharField(required=False, allow_blank=True, max_length=2)
+    state = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    postal_code = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    industry = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    employees = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    company = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    company_domain = serializers.CharField(required=False, allow_blank=True, max_length=253)
+    score = serializers.IntegerField(required=False, default=0, min_value=-1000, max_value=1000)
+
+    def validate_country(self, value: str) -> str:
+        return country_code(value) if value else ""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("lead") is None and not any(attrs.get(name) not in (None, "") for name in LEAD_FIELDS_ROUTED):
+            raise serializers.ValidationError("Give an existing lead's id, or some of its fields.")
+        return attrs
+
+
+class TerritoryVerdictSerializer(serializers.Serializer):
+    territory = serializers.SlugField(source="territory.slug")
+    name = serializers.CharField(source="territory.name")
+    priority = serializers.IntegerField(source="territory.priority")
+    chosen = serializers.BooleanField()
+    why = serializers.CharField()
+
+
+class SeatVerdictSerializer(serializers.Serializer):
+    rep = serializers.IntegerField(source="rep_id")
+    name = serializers.CharField()
+    weight = serializers.IntegerField()
+    routed_count = serializers.IntegerField()
+    chosen = serializers.BooleanField()
+    why = serializers.CharField()
+
+
+class RoutePreviewSerializer(serializers.Serializer):
+    """Where the lead would go now (nothing was assigned), and why every territory and seat was or was not chosen."""
+
+    lead = serializers.IntegerField(source="lead.pk", allow_null=True)
+    rule = serializers.ChoiceField(choices=Assignment.Rule.choices)
+    rule_label = serializers.CharField()
+    reason = serializers.CharField()
+    rep = serializers.IntegerField(source="rep.pk", allow_null=True, default=None)
+    username = serializers.CharField(source="rep.user.username", allow_null=True, default=None)
+    territory = serializers.SlugField(source="territory.slug", allow_null=True, default=None)
+    territories = TerritoryVerdictSerializer(many=True)
+    seats = SeatVerdictSerializer(many=True)

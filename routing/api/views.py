@@ -2,48 +2,59 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import django_filters
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from leadflow.pagination import KeysetPagination
 from leads.api.permissions import ModelPermissions
 from leads.api.views import client_ip, service_errors
-from leads.models import Lead, Stage
 from leads.selectors import lead_list_visible, lead_queue_for_rep
 from routing.api.serializers import (
     AssignmentSerializer,
+    NotificationSerializer,
+    NotificationsReadSerializer,
     OverflowEntrySerializer,
     QueueLeadSerializer,
     RepSelfUpdateSerializer,
     RepSerializer,
     RepUpdateSerializer,
+    RoutePreviewSerializer,
+    RouteTestRequestSerializer,
     TerritorySerializer,
 )
-from routing.models import OverflowEntry, Rep, Territory, TerritoryMembership
-from routing.selectors import overflow_list, rep_intake_today
+from routing.models import Notification, OverflowEntry, Rep, Territory, TerritoryMembership
+from routing.preview import lead_route_preview, route_test_lead
+from routing.selectors import (
+    notification_list,
+    overflow_list,
+    rep_intake_today,
+    reps_with_open_leads,
+    sla_breaches_by_rep,
+)
 from routing.services import (
+    notifications_mark_read,
     overflow_claim,
     rep_fields_editable_by,
     rep_update,
-    territory_create,
     territory_delete,
-    territory_update,
+    territory_save,
 )
 
-#: The stages in which an owned lead counts against a rep's capacity.
-REP_LOAD_STAGES = (Stage.MQL, Stage.SAL, Stage.SQL)
+#: The window of the SLA breaches ``GET /api/reps/`` counts per rep.
+BREACH_WINDOW = datetime.timedelta(days=30)
 
 
 class TerritoryFilter(django_filters.FilterSet):
@@ -87,20 +98,27 @@ class TerritoryViewSet(viewsets.ModelViewSet):
     filterset_class = TerritoryFilter
     lookup_field = "slug"
 
-    def perform_create(self, serializer: BaseSerializer) -> None:
+    def perform_create(self, serializer: TerritorySerializer) -> None:
         with service_errors():
-            serializer.instance = territory_create(
-                data=serializer.validated_data, actor=self.request.user, ip_address=client_ip(self.request)
-            )
-
-    def perform_update(self, serializer: BaseSerializer) -> None:
-        with service_errors():
-            serializer.instance = territory_update(
-                territory=serializer.instance,
-                data=serializer.validated_data,
+            saved = territory_save(
+                territory=None,
+                data=serializer.criteria(),
+                seats=serializer.seats_given(),
                 actor=self.request.user,
                 ip_address=client_ip(self.request),
             )
+        serializer.instance = self.get_queryset().get(pk=saved.pk)  # with its reps as they are now
+
+    def perform_update(self, serializer: TerritorySerializer) -> None:
+        with service_errors():
+            saved = territory_save(
+                territory=serializer.instance,
+                data=serializer.criteria(),
+                seats=serializer.seats_given(),
+                actor=self.request.user,
+                ip_address=client_ip(self.request),
+            )
+        serializer.instance = self.get_queryset().get(pk=saved.pk)  # with its reps as they are now
 
     def perform_destroy(self, instance: Territory) -> None:
         territory_delete(territory=instance, actor=self.request.user, ip_address=client_ip(self.request))
@@ -125,11 +143,9 @@ class RepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     action_permissions = {"partial_update": ["routing.view_rep"]}
 
     def get_queryset(self) -> QuerySet[Rep]:
-        load = Q(user__owned_leads__stage__in=REP_LOAD_STAGES, user__owned_leads__status=Lead.Status.ACTIVE)
-        return (
-            Rep.objects.select_related("user")
-            .prefetch_related(Prefetch("memberships", queryset=TerritoryMembership.objects.select_related("territory")))
-            .annotate(open_leads=Count("user__owned_leads", filter=load))
+        seats = TerritoryMembership.objects.select_related("territory")
+        return reps_with_open_leads(
+            Rep.objects.select_related("user").prefetch_related(Prefetch("memberships", queryset=seats))
         )
 
     def paginate_queryset(self, queryset: QuerySet[Rep]) -> list[Rep] | None:
@@ -155,10 +171,14 @@ class RepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
 
 def _with_intake(reps: list[Rep]) -> list[Rep]:
-    """Put today's intake on each rep of a page (``new_today``), in one query for the page."""
-    today = rep_intake_today(reps=reps)
+    """Put today's intake (``new_today``) and the SLA lapses of the last 30 days (``sla_breaches``) on each
+    rep of a page, one query each for the whole page."""
+    now = timezone.now()
+    today = rep_intake_today(reps=reps, now=now)
+    breaches = sla_breaches_by_rep(since=now - BREACH_WINDOW, rep_ids=[rep.pk for rep in reps])
     for rep in reps:
         rep.new_today = today.get(rep.pk, 0)
+        rep.breaches_30d = breaches.get(rep.pk, 0)
     return reps
 
 
@@ -221,3 +241,76 @@ class QueueView(APIView):
             raise PermissionDenied("Only sales reps have a queue.")
         leads = lead_queue_for_rep(user=request.user)[: self.QUEUE_LIMIT]
         return Response(QueueLeadSerializer(leads, many=True).data)
+
+
+class NotificationFilter(django_filters.FilterSet):
+    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label="Only unread (or read)")
+
+    class Meta:
+        model = Notification
+        fields = ["unread", "kind"]
+
+
+class MayTestRouting(BasePermission):
+    """Admins and marketing (who see every lead and the territories) may dry-run routing."""
+
+    message = "Only admins and marketing may test routing."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(
+            user and user.is_authenticated and user.has_perms(["routing.view_territory", "leads.view_all_leads"])
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your notifications, newest first"),
+    read=extend_schema(summary="Mark one of your notifications read", request=None),
+    read_all=extend_schema(
+        summary="Mark all your notifications read", request=None, responses=NotificationsReadSerializer
+    ),
+)
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The signed-in user's in-app notifications (SLA lapses, reassignments, escalations); ``?unread=true``."""
+
+    serializer_class = NotificationSerializer
+    pagination_class = KeysetPagination
+    filterset_class = NotificationFilter
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return Notification.objects.none()
+        return notification_list(user=self.request.user)
+
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str | None = None) -> Response:
+        notification = self.get_object()
+        notifications_mark_read(user=request.user, ids=[notification.pk])
+        notification.refresh_from_db()
+        return Response(NotificationSerializer(notification).data)
+
+    @action(detail=False, methods=["post"], url_path="read-all", filterset_class=None, pagination_class=None)
+    def read_all(self, request: Request) -> Response:
+        return Response({"marked_read": notifications_mark_read(user=request.user)})
+
+
+class RouteTestView(APIView):
+    """``POST /api/routing/test/``: where routing would send a lead now, and why; a dry run (nothing written)."""
+
+    permission_classes = [MayTestRouting]
+
+    @extend_schema(
+        summary="Test a lead: which territory and rep it would get, and why",
+        description="Give an existing lead's id, or the fields routing reads. Uses the routing rules and the reps' "
+        "current load without locking or changing anything.",
+        request=RouteTestRequestSerializer,
+        responses=RoutePreviewSerializer,
+        operation_id="routing_test",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RouteTestRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lead = route_test_lead(user=request.user, data=serializer.validated_data)
+        if lead is None:
+            raise ValidationError({"lead": [f"No lead {serializer.validated_data['lead']} that you may see."]})
+        return Response(RoutePreviewSerializer(lead_route_preview(lead=lead)).data)

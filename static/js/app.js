@@ -106,3 +106,80 @@
 
   document.addEventListener("click", onFormsetAdd);
 })();
+
+// Reports dashboard: each <canvas data-chart="{...}"> is drawn with Chart.js from the JSON in its
+// attribute, again after every htmx swap; "Table" swaps a chart for its table and back.
+(function () {
+  "use strict";
+
+  var COLORS = ["#2754c5", "#12a594", "#e0a100", "#d9480f", "#7048e8", "#c2255c", "#5f6b7c", "#2b8a3e"];
+
+  function axisTicks(kind) {
+    if (kind === "money") return { callback: function (v) { return Number(v).toLocaleString(); } };
+    if (kind === "hours") return { callback: function (v) { return v + " h"; } };
+    return {};
+  }
+
+  function chartConfig(spec) {
+    var horizontal = spec.horizontal;
+    var valueAxis = horizontal ? "x" : "y";
+    var hasSecond = spec.datasets.some(function (d) { return d.axis === "y2"; });
+    var datasets = spec.datasets.map(function (d, i) {
+      var second = d.axis === "y2" && !horizontal;
+      var set = {
+        label: d.label,
+        data: d.data,
+        type: second ? "line" : "bar",
+        backgroundColor: COLORS[i % COLORS.length],
+        borderColor: COLORS[i % COLORS.length],
+      };
+      if (second) set.yAxisID = "y2";
+      return set;
+    });
+    var scales = {};
+    scales[valueAxis] = { beginAtZero: true, stacked: spec.stacked, ticks: { precision: 0 } };
+    scales[horizontal ? "y" : "x"] = { stacked: spec.stacked };
+    if (hasSecond && !horizontal) {
+      scales.y2 = { position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, ticks: axisTicks(spec.secondAxis) };
+    }
+    return {
+      type: "bar",
+      data: { labels: spec.labels, datasets: datasets },
+      options: {
+        indexAxis: horizontal ? "y" : "x",
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        scales: scales,
+        plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
+      },
+    };
+  }
+
+  function drawCharts() {
+    if (!window.Chart) return;
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var existing = window.Chart.getChart(canvas);
+      if (existing) existing.destroy();
+      new window.Chart(canvas, chartConfig(JSON.parse(canvas.getAttribute("data-chart"))));
+    });
+  }
+
+  function onViewToggle(event) {
+    var button = event.target.closest ? event.target.closest("[data-view-toggle]") : null;
+    if (!button) return;
+    var panel = button.closest(".report-panel");
+    var chart = panel.querySelector("[data-chart-view]");
+    var table = panel.querySelector("[data-table-view]");
+    if (!chart || !table) return;
+    var showTable = table.hidden;
+    table.hidden = !showTable;
+    chart.hidden = showTable;
+    button.setAttribute("aria-pressed", String(showTable));
+    button.textContent = showTable ? "Chart" : "Table";
+  }
+
+  document.addEventListener("DOMContentLoaded", drawCharts);
+  document.addEventListener("htmx:afterSettle", drawCharts);
+  document.addEventListener("click", onViewToggle);
+})();

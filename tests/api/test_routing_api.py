@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from leads.models import AuditEvent, Lead, Stage
-from routing.models import Rep, Territory
+from routing.models import Assignment, Rep, SlaBreach, Territory
+from routing.selectors import rep_load
 from tests.factories import LeadFactory, RepFactory, TerritoryFactory, TerritoryMembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +86,7 @@ def test_territories_filter_by_country(client_as, rep):
 # --- Reps --------------------------------------------------------------------------------------
 
 
-def test_reps_show_open_lead_count_capacity_and_territories(client_as, marketer, rep):
+def test_reps_show_open_lead_count_capacity_intake_breaches_and_territories(client_as, marketer, rep):
     TerritoryMembershipFactory(rep=rep.rep, territory=TerritoryFactory(slug="west"), weight=2)
     for stage in (Stage.MQL, Stage.SAL, Stage.SQL):
         LeadFactory(owner=rep, stage=stage)
@@ -90,12 +94,28 @@ def test_reps_show_open_lead_count_capacity_and_territories(client_as, marketer,
     LeadFactory(owner=rep, stage=Stage.NEW)
     survivor = LeadFactory(owner=rep, stage=Stage.MQL)
     LeadFactory(owner=rep, stage=Stage.MQL, status=Lead.Status.MERGED, merged_into=survivor)
+    accepted = LeadFactory(owner=rep, stage=Stage.MQL, accepted_at=timezone.now())
+    Assignment.objects.create(lead=survivor, rep=rep.rep, rule="manual")
+    for days_ago in (1, 40):
+        SlaBreach.objects.create(
+            lead=accepted,
+            rep=rep.rep,
+            stage=Stage.MQL,
+            kind="accept",
+            due_at=timezone.now() - datetime.timedelta(days=days_ago, hours=1),
+            breached_at=timezone.now() - datetime.timedelta(days=days_ago),
+            action="escalated",
+        )
 
     body = client_as(marketer).get(f"/api/reps/{rep.rep.pk}/").json()
+    listed = client_as(marketer).get("/api/reps/").json()["results"]
 
     assert body["username"] == "rick"
-    assert body["open_leads"] == 4
-    assert (body["max_open_leads"], body["max_new_per_day"]) == (25, 10)
+    # Open = unworked: owned active MQLs not yet accepted, the count routing caps (routing.selectors.rep_load).
+    assert body["open_leads"] == 2 == rep_load(reps=[rep.rep])[rep.rep.pk].open_leads
+    assert (body["max_open_leads"], body["max_new_per_day"], body["new_today"]) == (25, 10, 1)
+    assert body["sla_breaches"] == 1  # in the last 30 days
+    assert listed == [body]
     assert body["territories"] == [{"territory": "west", "name": body["territories"][0]["name"], "weight": 2}]
 
 
@@ -106,7 +126,7 @@ def test_rep_list_costs_the_same_queries_however_many_reps(client_as, marketer, 
     client = client_as(marketer)
     client.get("/api/reps/")  # warm the user's permission cache like any later request would have
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):  # reps (open counts inline), seats, today's intake, breaches
         response = client.get("/api/reps/")
 
     rows = response.json()["results"]
@@ -181,3 +201,97 @@ def test_reps_filter_by_territory(client_as, marketer, rep, other_rep):
     rows = client_as(marketer).get("/api/reps/", {"territory": "west"}).json()["results"]
 
     assert [row["username"] for row in rows] == ["rick"]
+
+
+def test_territory_reps_postal_ranges_and_named_accounts_over_the_api(client_as, lf_admin):
+    ann, bob = RepFactory(user__username="ann"), RepFactory(user__username="bob")
+    client = client_as(lf_admin)
+
+    created = client.post(
+        "/api/territories/",
+        {
+            "name": "Key",
+            "slug": "key",
+            "postal_ranges": [["10000", "14999"]],
+            "named_accounts": ["acme.com"],
+            "seats": [{"rep": ann.pk, "weight": 2}, {"rep": bob.pk}],
+        },
+        format="json",
+    )
+    changed = client.patch("/api/territories/key/", {"seats": [{"rep": bob.pk, "weight": 3}]}, format="json")
+    untouched = client.patch("/api/territories/key/", {"priority": 7}, format="json")
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["postal_ranges"] == [["10000", "14999"]]
+    assert created.json()["named_accounts"] == ["acme.com"]
+    assert sorted((r["username"], r["weight"]) for r in created.json()["reps"]) == [("ann", 2), ("bob", 1)]
+    assert [(r["username"], r["weight"]) for r in changed.json()["reps"]] == [("bob", 3)]
+    assert [(r["username"], r["weight"]) for r in untouched.json()["reps"]] == [("bob", 3)]
+    assert list(
+        AuditEvent.objects.filter(action="territory.reps").order_by("id").values_list("changes", flat=True)
+    ) == [
+        {"reps": [{}, {"ann": 2, "bob": 1}]},
+        {"reps": [{"ann": 2, "bob": 1}, {"bob": 3}]},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"postal_ranges": [["10000", "999"]]}, "postal_ranges", "both ends need the same number of characters"),
+        ({"postal_ranges": [["2", "1"]]}, "postal_ranges", "must start below where it ends"),
+        ({"postal_ranges": [["1"]]}, "postal_ranges", "Give a range as two codes"),
+        ({"seats": [{"rep": 999999}]}, "seats", "object does not exist"),
+        ({"seats": [{"weight": 0}]}, "seats", "required"),
+    ],
+)
+def test_bad_ranges_or_seats_are_a_400_naming_the_field(client_as, lf_admin, data, field, message):
+    response = client_as(lf_admin).post("/api/territories/", {"name": "X", "slug": "x", **data}, format="json")
+
+    assert response.status_code == 400
+    assert message in str(response.json()[field])
+    assert not Territory.objects.exists()
+
+
+def test_a_rep_seated_twice_is_refused(client_as, lf_admin, rep):
+    seats = [{"rep": rep.rep.pk}, {"rep": rep.rep.pk, "weight": 2}]
+
+    response = client_as(lf_admin).post("/api/territories/", {"name": "X", "slug": "x", "seats": seats}, format="json")
+
+    assert response.status_code == 400
+    assert "is listed twice" in response.json()["seats"][0]
+
+
+def test_rep_sets_an_out_of_office_period_but_not_working_days(client_as, rep):
+    client = client_as(rep)
+
+    away = client.patch(
+        f"/api/reps/{rep.rep.pk}/",
+        {"out_of_office_from": "2026-12-21T00:00:00Z", "out_of_office_until": "2027-01-04T09:00:00Z"},
+        format="json",
+    )
+    backwards = client.patch(
+        f"/api/reps/{rep.rep.pk}/",
+        {"out_of_office_from": "2027-02-01T00:00:00Z", "out_of_office_until": "2027-01-04T09:00:00Z"},
+        format="json",
+    )
+    days = client.patch(f"/api/reps/{rep.rep.pk}/", {"work_days": [1, 2]}, format="json")
+
+    assert away.status_code == 200, away.json()
+    assert away.json()["out_of_office_from"] == "2026-12-21T00:00:00Z"
+    assert backwards.status_code == 400
+    assert "The absence must end after it starts." in backwards.json()["out_of_office_until"]
+    assert days.status_code == 400
+    assert "work_days" in days.json()
+    assert AuditEvent.objects.filter(action="rep.update").count() == 1
+
+
+def test_admin_sets_working_days_and_bad_days_are_named(client_as, lf_admin, rep):
+    client = client_as(lf_admin)
+
+    ok = client.patch(f"/api/reps/{rep.rep.pk}/", {"work_days": [1, 2, 3, 4]}, format="json")
+    bad = client.patch(f"/api/reps/{rep.rep.pk}/", {"work_days": [0, 8]}, format="json")
+
+    assert ok.json()["work_days"] == [1, 2, 3, 4]
+    assert bad.status_code == 400
+    assert "Pick at least one working day" in bad.json()["work_days"][0]

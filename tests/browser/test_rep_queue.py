@@ -79,6 +79,9 @@ def test_rep_accepts_one_lead_rejects_another_and_the_load_meter_moves(page, req
     expect(page.locator("#load-meter")).to_have_attribute("value", "2")
     accepted = page.locator(f'#queue-table tr[data-lead-id="{overdue.pk}"]')
     expect(accepted).to_contain_text("SAL")
+    # Accepted: its timer is now the first touch's, never the lapsed accept deadline's "Overdue".
+    expect(accepted.locator("td.sla")).to_contain_text("First touch")
+    expect(accepted.locator(".overdue")).to_have_count(0)
     expect(accepted.get_by_role("button", name="Accept")).to_have_count(0)
 
     row = page.locator(f'#queue-table tr[data-lead-id="{soon.pk}"]')

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from leads.models import Activity, AuditEvent, Lead, Stage, StageChange
-from leads.services import LeadOperationError, lead_change_stage, lead_claim
+from leads.models import AuditEvent, Lead, Stage, StageChange
+from leads.services import LeadOperationError, lead_change_stage
 from tests.factories import LeadFactory, listed_reason
 
 pytestmark = pytest.mark.django_db
@@ -157,74 +157,3 @@ def test_a_lead_walks_the_funnel_up_to_sql_with_one_history_row_per_move(rep):
     moves = list(lead.stage_changes.values_list("from_stage", "to_stage"))
     assert moves == list(zip([Stage.NEW, *path[:-1]], path, strict=True))
     assert len(_audit_events(lead, "lead.stage_change")) == len(path)
-
-
-def test_claim_gives_an_unowned_mql_to_the_rep(rep):
-    lead = LeadFactory(stage=Stage.MQL, owner=None)
-    before = timezone.now()
-
-    claimed = lead_claim(lead=lead, user=rep, ip_address="198.51.100.7")
-
-    assert claimed.owner == rep
-    assert lead.owner == rep  # the caller's object is refreshed
-    assert before <= lead.assigned_at <= timezone.now()
-    [event] = _audit_events(lead, "lead.claim")
-    assert (event.actor, event.changes, event.ip_address) == (rep, {"owner": [None, rep.pk]}, "198.51.100.7")
-
-
-def test_claim_records_a_system_activity_on_the_timeline(rep):
-    lead = LeadFactory(stage=Stage.MQL, owner=None)
-
-    lead_claim(lead=lead, user=rep)
-
-    [activity] = lead.activities.all()
-    assert activity.kind == Activity.Kind.SYSTEM
-    assert activity.actor == rep
-    assert activity.subject == "Claimed by rick"
-
-
-def test_claiming_a_lead_someone_owns_is_refused(rep, other_rep):
-    lead = LeadFactory(stage=Stage.MQL, owner=other_rep)
-
-    with pytest.raises(LeadOperationError, match="no longer free"):
-        lead_claim(lead=lead, user=rep)
-
-    assert Lead.objects.get(pk=lead.pk).owner == other_rep
-    assert not lead.activities.exists()
-    assert not _audit_events(lead, "lead.claim")
-
-
-def test_the_second_of_two_claims_is_refused(rep, other_rep):
-    lead = LeadFactory(stage=Stage.MQL, owner=None)
-    lead_claim(lead=lead, user=other_rep)
-
-    with pytest.raises(LeadOperationError):
-        lead_claim(lead=lead, user=rep)
-
-    assert Lead.objects.get(pk=lead.pk).owner == other_rep
-
-
-@pytest.mark.parametrize(
-    "fields",
-    [
-        {"stage": Stage.NEW},
-        {"stage": Stage.NURTURE},
-        {"stage": Stage.SAL},
-        {"stage": Stage.JUNK, "junk_reason": "Student"},
-    ],
-)
-def test_only_qualified_leads_can_be_claimed(rep, fields):
-    lead = LeadFactory(owner=None, **fields)
-
-    with pytest.raises(LeadOperationError):
-        lead_claim(lead=lead, user=rep)
-
-    assert Lead.objects.get(pk=lead.pk).owner is None
-
-
-def test_a_merged_lead_cannot_be_claimed(rep):
-    survivor = LeadFactory(stage=Stage.MQL)
-    duplicate = LeadFactory(stage=Stage.MQL, owner=None, status=Lead.Status.MERGED, merged_into=survivor)
-
-    with pytest.raises(LeadOperationError):
-        lead_claim(lead=duplicate, user=rep)

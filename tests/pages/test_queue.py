@@ -72,7 +72,7 @@ def test_score_breakdown_is_one_click_away(client, rep):
 
 
 def test_load_meter_compares_unworked_leads_with_capacity(client, rep):
-    # The meter shows what routing caps with max_open_leads (routing.services.lead_unworked_q): owned
+    # The meter shows what routing caps with max_open_leads (routing.selectors.lead_unworked_q): owned
     # MQLs not yet accepted. Accepted work (SAL and beyond) no longer counts against it.
     Rep.objects.filter(user=rep).update(max_open_leads=4, max_new_per_day=6)
     LeadFactory(owner=rep, stage=Stage.MQL)
@@ -183,7 +183,7 @@ def test_claiming_a_lead_no_longer_claimable_shows_the_services_message(client, 
     response = client.post(claim_url(lead), follow=True)
 
     assert response.status_code == 200
-    assert "This lead is no longer waiting in overflow." in response.content.decode()
+    assert "This lead is no longer free to claim." in response.content.decode()
 
 
 def test_a_full_rep_cannot_claim_and_is_told_why(client, rep):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing.matching import territory_for, territory_matches
+from routing.matching import territory_for, territory_matches, territory_mismatch
 from routing.models import Territory
 
 
@@ -106,3 +106,52 @@ def test_inactive_territories_are_skipped_and_none_may_match():
 
     assert territory_for(LEAD, [closed, europe]) is None
     assert territory_for(LEAD, []) is None
+
+
+@pytest.mark.parametrize(
+    ("ranges", "postal", "matches"),
+    [
+        ([["94000", "94999"]], "94107", True),
+        ([["94000", "94999"]], "95014", False),
+        ([["10000", "14999"], ["94100", "94199"]], "94107", True),
+        ([["940", "949"]], "94107", True),  # compared on the range's length
+        ([["SW1", "SW9"]], "sw1a 1aa", True),
+        ([["94000", "94999"]], "", False),
+    ],
+)
+def test_postal_ranges_are_inclusive_and_compare_on_their_length(ranges, postal, matches):
+    assert territory_matches(territory(postal_ranges=ranges), {**LEAD, "postal_code": postal}) is matches
+
+
+def test_a_prefix_or_a_range_is_enough():
+    criteria = {"postal_prefixes": ["100"], "postal_ranges": [["94000", "94999"]]}
+    assert territory_matches(territory(**criteria), {"postal_code": "10001"})
+    assert territory_matches(territory(**criteria), {"postal_code": "94107"})
+    assert not territory_matches(territory(**criteria), {"postal_code": "60601"})
+
+
+def test_named_accounts_match_by_company_domain_email_domain_or_name():
+    named = territory(named_accounts=["acme.com", "Globex"])
+    assert territory_matches(named, {"company_domain": "acme.com"})
+    assert territory_matches(named, {"email_domain": "ACME.com"})
+    assert territory_matches(named, {"company": "globex"})
+    assert not territory_matches(named, {"company": "Initech", "company_domain": "initech.com"})
+
+
+@pytest.mark.parametrize(
+    ("criteria", "why"),
+    [
+        ({"countries": ["DE", "FR"]}, "country US is not DE, FR"),
+        ({"regions": ["NY"]}, "region CA is not NY"),
+        (
+            {"postal_prefixes": ["10"], "postal_ranges": [["60000", "60999"]]},
+            "postal code 94107 is not in 10*, 60000 to 60999",
+        ),
+        ({"industries": ["Retail"]}, "industry Software is not Retail"),
+        ({"min_employees": 1000}, "company size 250 is not 1000 to any"),
+        ({"named_accounts": ["acme.com"]}, "Initech is not one of its named accounts"),
+    ],
+)
+def test_a_mismatch_says_which_criterion_failed(criteria, why):
+    assert territory_mismatch(territory(**criteria), {**LEAD, "company": "Initech"}) == why
+    assert territory_mismatch(territory(), LEAD) is None

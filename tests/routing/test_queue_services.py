@@ -8,8 +8,8 @@ import pytest
 
 from leads.models import Activity, AuditEvent, Lead, Stage, StageChange
 from routing.models import Assignment, OverflowEntry, Rejection, Rep
-from routing.selectors import rejections_by_source, rep_load
-from routing.services import RoutingError, lead_accept, lead_reject, lead_unworked_q, leads_route_batch
+from routing.selectors import lead_unworked_q, rejections_by_source, rep_load
+from routing.services import RoutingError, lead_accept, lead_reject, leads_route_batch
 from tests.factories import (
     LeadFactory,
     RepFactory,

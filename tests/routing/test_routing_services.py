@@ -7,8 +7,9 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from freezegun import freeze_time
 
-from leads.models import Activity, Lead, Stage
+from leads.models import Activity, AuditEvent, Lead, Stage
 from routing.models import Assignment, OverflowEntry, Rep
 from routing.selectors import overflow_list, rep_load
 from routing.services import RoutingError, lead_reassign, leads_route_batch, overflow_claim, overflow_drain
@@ -169,19 +170,21 @@ def test_a_rep_gets_no_more_new_leads_a_day_than_their_maximum(emea):
     assert "Ann had 2 of 2 new leads today" in OverflowEntry.objects.get().reason
 
 
-def test_sla_is_set_by_score_band_from_the_lead_definition(emea):
+def test_sla_is_set_by_score_band_from_the_lead_definition_in_the_reps_working_hours(emea):
     LeadDefinitionFactory(
         rules={"thresholds": {"mql": 60}, "sla": {"hot_score": 80, "hot_accept_hours": 2, "accept_hours": 24}}
     )
-    TerritoryMembershipFactory(territory=emea, rep=rep_named("ann"))
+    TerritoryMembershipFactory(territory=emea, rep=rep_named("ann"))  # 9 to 5, Monday to Friday, UTC
     hot, warm = mql(country="DE", score=85), mql(country="DE", score=65)
 
-    route(hot, warm)
+    with freeze_time("2026-11-24 10:00:00"):  # a Tuesday
+        route(hot, warm)
 
     hot.refresh_from_db()
     warm.refresh_from_db()
-    assert hot.sla_due_at - hot.assigned_at == datetime.timedelta(hours=2)
-    assert warm.sla_due_at - warm.assigned_at == datetime.timedelta(hours=24)
+    assert hot.sla_due_at == datetime.datetime(2026, 11, 24, 12, 0, tzinfo=datetime.UTC)
+    # 24 working hours: 7 on Tuesday, 8 on Wednesday, 8 on Thursday, the last one on Friday morning.
+    assert warm.sla_due_at == datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
 
 
 def test_nobody_with_room_puts_the_lead_in_its_territorys_overflow(emea):
@@ -264,8 +267,41 @@ def test_a_rep_claims_a_lead_from_overflow(emea):
     lead.refresh_from_db()
     assert (lead.owner, assignment.rule, assignment.assigned_by) == (ann.user, "claim", ann.user)
     assert not OverflowEntry.objects.exists()
-    with pytest.raises(RoutingError, match="no longer waiting"):
+    with pytest.raises(RoutingError, match="no longer free"):
         overflow_claim(lead=lead, user=rep_named("bob").user)
+
+
+def test_any_unowned_mql_can_be_claimed_with_room_and_says_so_on_the_timeline_and_in_the_audit(emea):
+    lead = mql(country="BR")  # never routed: not in overflow, still free
+    ann = rep_named("ann")
+
+    overflow_claim(lead=lead, user=ann.user, ip_address="198.51.100.7")
+
+    lead.refresh_from_db()
+    assert lead.owner == ann.user
+    assert lead.sla_due_at is not None
+    assert lead.activities.get().subject == "Claimed from overflow by Ann"
+    event = AuditEvent.objects.get(action="lead.claim")
+    assert (event.actor, event.changes, event.ip_address) == (ann.user, {"owner": [None, ann.user.pk]}, "198.51.100.7")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"stage": Stage.NEW},
+        {"stage": Stage.NURTURE},
+        {"stage": Stage.SAL},
+        {"stage": Stage.JUNK, "junk_reason": "Student"},
+    ],
+)
+def test_only_unowned_active_mqls_can_be_claimed(fields):
+    lead = LeadFactory(owner=None, **fields)
+
+    with pytest.raises(RoutingError, match="no longer free"):
+        overflow_claim(lead=lead, user=rep_named("ann").user)
+
+    assert Lead.objects.get(pk=lead.pk).owner is None
+    assert not AuditEvent.objects.exists()
 
 
 def test_a_full_rep_cannot_claim_from_overflow(emea):

@@ -1,0 +1,579 @@
+"""Every figure of the dashboard and the reports API, each one or two aggregate queries.
+
+All figures describe one **cohort**: the active leads that arrived in the filter's date range
+(by ``Lead.created_at``, whole days in ``TIME_ZONE``), optionally of one source, one campaign and
+one territory (a lead is in a territory when routing ever assigned it there). Events about those
+leads (stage changes, rejections, SLA breaches, opportunities) count with their lead, so every
+panel answers for the same leads. Rep load is the exception: it is the reps' load right now.
+
+Nothing here loops over leads in Python: each figure is grouped SQL (conditional ``COUNT``/``SUM``
+with ``FILTER``, ``percentile_cont`` for medians on PostgreSQL). SQLite, which ``make run`` uses,
+has no ``percentile_cont``: there the medians are taken in Python from one narrow query.
+"""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Aggregate, Count, F, FloatField, Func, Min, Q, QuerySet, Sum
+from django.utils import timezone
+
+from leads.models import Campaign, Lead, Opportunity, Source, Stage, StageChange
+from routing.models import Assignment, Rejection, Rep, SlaBreach, Territory
+from routing.selectors import rep_load
+
+#: The funnel's steps in order: every lead starts at "new"; the others count leads that ever entered them.
+FUNNEL_STAGES: tuple[str, ...] = (Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.WON)
+#: Stages a lead can be stuck in (open work in marketing's or sales' hands).
+LEAK_STAGES: tuple[str, ...] = (Stage.NEW, Stage.NURTURE, Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
+DEFAULT_STUCK_DAYS = 14
+_HOUR = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilter:
+    """What every figure is narrowed by. Dates are inclusive calendar days."""
+
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    source: Source | None = None
+    campaign: Campaign | None = None
+    territory: Territory | None = None
+    stuck_days: int = DEFAULT_STUCK_DAYS
+    #: Figures shared by several reports, computed once per filter (the dashboard asks for them all).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def lead_q(self, prefix: str = "") -> Q:
+        """The cohort as a ``Q`` on ``Lead`` (``prefix`` e.g. ``"lead__"`` from a related model)."""
+        conditions: dict[str, Any] = {f"{prefix}status": Lead.Status.ACTIVE}
+        if self.date_from is not None:
+            conditions[f"{prefix}created_at__gte"] = day_start(self.date_from)
+        if self.date_to is not None:
+            conditions[f"{prefix}created_at__lt"] = day_start(self.date_to + datetime.timedelta(days=1))
+        if self.source is not None:
+            conditions[f"{prefix}source_id"] = self.source.pk
+        if self.campaign is not None:
+            conditions[f"{prefix}campaign_id"] = self.campaign.pk
+        if self.territory is not None:
+            # Uses the index on Assignment.territory; one lead routed twice in it still counts once.
+            in_territory = Assignment.objects.filter(territory_id=self.territory.pk)
+            if self.date_from is not None:  # assigned after it was created
+                in_territory = in_territory.filter(created_at__gte=day_start(self.date_from))
+            in_territory = in_territory.values("lead_id")
+            conditions[f"{prefix}id__in"] = in_territory
+        return Q(**conditions)
+
+    def leads(self) -> QuerySet[Lead]:
+        return Lead.objects.filter(self.lead_q()).order_by()
+
+    def events_q(self, time_field: str = "created_at") -> Q:
+        """The cohort's leads from an event model (stage change, rejection...) whose ``time_field`` says when.
+
+        An event cannot happen before its lead was created, so with a start date the event's own
+        indexed time column can skip every older event before the join to the leads.
+        """
+        q = self.lead_q("lead__")
+        if self.date_from is not None:
+            q &= Q(**{f"{time_field}__gte": day_start(self.date_from)})
+        return q
+
+
+def day_start(day: datetime.date) -> datetime.datetime:
+    """Midnight at the start of ``day`` in the site's time zone."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+# --- SQL helpers ------------------------------------------------------------------------------
+
+
+class Median(Aggregate):
+    """PostgreSQL's ``percentile_cont(0.5)``: the median of a numeric expression (NULLs ignored)."""
+
+    function = "percentile_cont"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+class EpochSeconds(Func):
+    """Seconds in an interval (``later - earlier``), as a float."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    output_field = FloatField()
+
+
+def _has_percentile() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / _HOUR, 2)
+
+
+def _ratio(part: int | Decimal, whole: int | Decimal) -> float | None:
+    return None if not whole else round(float(part) / float(whole), 4)
+
+
+def _money_per(cost: Decimal, count: int) -> Decimal | None:
+    return None if not count else (cost / count).quantize(Decimal("0.01"))
+
+
+def _python_median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+# --- Funnel -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelStep:
+    stage: str
+    label: str
+    leads: int
+    #: Share of the previous step's leads that reached this one (None for the first step).
+    conversion_rate: float | None
+    #: Median hours from entering the previous step to entering this one, over leads that did both.
+    median_hours_from_previous: float | None
+
+
+@dataclass(slots=True)
+class _Reach:
+    """How many leads entered each funnel stage, and (when asked) the median seconds from the step before."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FUNNEL_STAGES, 0))
+    medians: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(FUNNEL_STAGES))
+
+
+_PAIRS: tuple[tuple[str, str], ...] = tuple(zip(("new", *FUNNEL_STAGES), FUNNEL_STAGES, strict=False))
+
+
+def _funnel_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, dict[tuple[int, int | None], _Reach]]:
+    """Funnel counts in total and per (source, campaign), in one query over the cohort's stage changes.
+
+    Per lead, the first time it entered each funnel stage; then, on PostgreSQL, those rows are
+    counted once for the whole cohort, with the medians (``percentile_cont``) when ``medians``, and
+    once per (source, campaign). The sources and campaigns reports take
+    their MQL counts from here, so the dashboard joins the stage changes to the leads once.
+    """
+    cached = filters.memo.get("reach")
+    if cached is not None and (cached[0] or not medians):
+        return cached[1], cached[2]
+    firsts = {f"{stage}_at": Min("created_at", filter=Q(to_stage=stage)) for stage in FUNNEL_STAGES}
+    per_lead = (
+        StageChange.objects.filter(filters.events_q(), to_stage__in=FUNNEL_STAGES)
+        .order_by()
+        .values("lead_id")
+        .annotate(source=F("lead__source_id"), campaign=F("lead__campaign_id"))
+        .annotate(new_at=Min("lead__created_at"), **firsts)
+    )
+    total = _Reach()
+    groups: dict[tuple[int, int | None], _Reach] = defaultdict(_Reach)
+    if _has_percentile():
+        sql, params = per_lead.query.sql_with_params()
+        quote = connection.ops.quote_name
+        counts = ", ".join(f"count({quote(stage + '_at')})" for stage in FUNNEL_STAGES)
+        middles = ", ".join(
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM "
+            f"{quote(stage + '_at')} - {quote(before + '_at')}))"
+            for before, stage in _PAIRS
+        )
+        nothing = ", ".join("NULL::float" for _ in _PAIRS)
+        with connection.cursor() as cursor:
+            # The per-lead rows once (MATERIALIZED), read twice: the whole cohort with its medians,
+            # then the counts per (source, campaign). Only our own column names and the ORM's SQL
+            # go into the text; every value is a parameter.
+            cursor.execute(
+                f"WITH per_lead AS MATERIALIZED ({sql}) "
+                f"SELECT true, NULL::bigint, NULL::bigint, {counts}, {middles if medians else nothing} FROM per_lead "
+                f"UNION ALL SELECT false, source, campaign, {counts}, {nothing} "
+                "FROM per_lead GROUP BY source, campaign",
+                params,
+            )
+            for is_total, source, campaign, *values in cursor.fetchall():
+                reach = total if is_total else groups[source, campaign]
+                reach.counts = dict(zip(FUNNEL_STAGES, values[: len(FUNNEL_STAGES)], strict=True))
+                if medians and is_total:
+                    reach.medians = dict(zip(FUNNEL_STAGES, values[len(FUNNEL_STAGES) :], strict=True))
+    else:
+        rows = list(per_lead)
+        for row in rows:
+            for reach in (total, groups[row["source"], row["campaign"]]):
+                for stage in FUNNEL_STAGES:
+                    reach.counts[stage] += 1 if row[f"{stage}_at"] else 0
+        for before, stage in _PAIRS:
+            total.medians[stage] = _python_median(
+                (row[f"{stage}_at"] - row[f"{before}_at"]).total_seconds()
+                for row in rows
+                if row[f"{stage}_at"] and row[f"{before}_at"]
+            )
+    filters.memo["reach"] = (medians, total, dict(groups))
+    return total, dict(groups)
+
+
+def report_funnel(*, filters: ReportFilter) -> list[FunnelStep]:
+    """Leads that reached each stage, the conversion between steps and the median time between them.
+
+    From ``StageChange``: a lead counts at every stage it ever entered, so one that skipped a stage
+    (converted straight from SAL) still counts at the later ones; medians pair only the leads that
+    entered both steps, timed from their first entry into each.
+    """
+    reach, _ = _funnel_reach(filters, medians=True)
+    leads = sum(entry.leads for entry in _lead_volume(filters).values())
+    steps = [FunnelStep(stage="new", label="New", leads=leads, conversion_rate=None, median_hours_from_previous=None)]
+    for before, stage in _PAIRS:
+        reached = reach.counts[stage]
+        before_count = leads if before == "new" else reach.counts[before]
+        steps.append(
+            FunnelStep(
+                stage=stage,
+                label=Stage(stage).label,
+                leads=reached,
+                conversion_rate=_ratio(reached, before_count),
+                median_hours_from_previous=_hours(reach.medians[stage]),
+            )
+        )
+    return steps
+
+
+# --- Sources and campaigns: volume, revenue, cost -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class YieldRow:
+    """What one source or campaign yielded: volume down the funnel, revenue, and what it cost."""
+
+    key: str  # slug ("" for leads with no campaign)
+    name: str
+    leads: int
+    mqls: int
+    accepted: int
+    won: int
+    revenue: Decimal
+    cost: Decimal
+    cost_per_lead: Decimal | None
+    cost_per_mql: Decimal | None
+    cost_per_won: Decimal | None
+    #: Revenue per unit of cost (3.5: every 1 spent brought 3.50 back); None when it cost nothing.
+    return_on_spend: float | None
+
+
+@dataclass(slots=True)
+class _Yield:
+    leads: int = 0
+    accepted: int = 0
+    mqls: int = 0
+    won: int = 0
+    revenue: Decimal = Decimal("0.00")
+
+
+def _lead_volume(filters: ReportFilter) -> dict[tuple[int, int | None], _Yield]:
+    """The cohort's leads and accepted leads per (source, campaign): one index-only grouped query, once."""
+    if "volume" not in filters.memo:
+        figures: dict[tuple[int, int | None], _Yield] = {}
+        for row in (
+            filters.leads()
+            .values("source_id", "campaign_id")
+            .annotate(leads=Count("id"), accepted=Count("id", filter=Q(accepted_at__isnull=False)))
+        ):
+            figures[row["source_id"], row["campaign_id"]] = _Yield(leads=row["leads"], accepted=row["accepted"])
+        filters.memo["volume"] = figures
+    return filters.memo["volume"]
+
+
+def _yield_by_source_and_campaign(filters: ReportFilter) -> dict[tuple[int, int | None], _Yield]:
+    """Leads, accepted, MQLs, won deals and revenue per (source, campaign), once per filter.
+
+    Sources, campaigns and the alignment view all add these up their own way (a lead has one
+    source and one campaign, so the sums stay exact), instead of scanning the cohort again. The
+    MQL counts come from the funnel's query when the funnel was asked for first (the dashboard).
+    """
+    if "yield" in filters.memo:
+        return filters.memo["yield"]
+    figures: dict[tuple[int, int | None], _Yield] = defaultdict(_Yield)
+    for key, volume in _lead_volume(filters).items():
+        figures[key].leads, figures[key].accepted = volume.leads, volume.accepted
+    if "reach" in filters.memo:
+        _, groups = _funnel_reach(filters, medians=False)
+        for key, reach in groups.items():
+            figures[key].mqls = reach.counts[Stage.MQL]
+    else:
+        for row in (
+            StageChange.objects.filter(filters.events_q(), to_stage=Stage.MQL)
+            .order_by()
+            .values("lead__source_id", "lead__campaign_id")
+            .annotate(n=Count("lead_id", distinct=True))
+        ):
+            figures[row["lead__source_id"], row["lead__campaign_id"]].mqls = row["n"]
+    for row in (
+        Opportunity.objects.filter(filters.events_q(), stage=Opportunity.Stage.WON)
+        .order_by()
+        .values("lead__source_id", "lead__campaign_id")
+        .annotate(won=Count("id"), revenue=Sum("amount"))
+    ):
+        entry = figures[row["lead__source_id"], row["lead__campaign_id"]]
+        entry.won, entry.revenue = row["won"], row["revenue"]
+    filters.memo["yield"] = dict(figures)
+    return filters.memo["yield"]
+
+
+def _yield_rows(
+    *, filters: ReportFilter, by: str, names: dict[int | None, tuple[str, str]], costs: dict[int | None, Decimal]
+) -> list[YieldRow]:
+    """The per (source, campaign) figures added up by ``by`` (``source_id`` or ``campaign_id``)."""
+    totals: dict[int | None, _Yield] = defaultdict(_Yield)
+    for (source_id, campaign_id), entry in _yield_by_source_and_campaign(filters).items():
+        total = totals[source_id if by == "source_id" else campaign_id]
+        total.leads += entry.leads
+        total.accepted += entry.accepted
+        total.mqls += entry.mqls
+        total.won += entry.won
+        total.revenue += entry.revenue
+    volume = {key: {"leads": t.leads, "accepted": t.accepted} for key, t in totals.items() if t.leads}
+    mqls = {key: t.mqls for key, t in totals.items()}
+    deals = {key: {"won": t.won, "revenue": t.revenue} for key, t in totals.items()}
+    rows = []
+    # By name, the leads with no campaign last.
+    for key in sorted(volume, key=lambda k: (k is None, names.get(k, ("", ""))[1].lower())):
+        slug, name = names.get(key, ("", "No campaign"))
+        deal = deals.get(key, {})
+        won, revenue = deal.get("won", 0), deal.get("revenue") or Decimal("0.00")
+        cost = costs.get(key, Decimal("0.00"))
+        mql = mqls.get(key, 0)
+        rows.append(
+            YieldRow(
+                key=slug,
+                name=name,
+                leads=volume[key]["leads"],
+                mqls=mql,
+                accepted=volume[key]["accepted"],
+                won=won,
+                revenue=revenue,
+                cost=cost,
+                cost_per_lead=_money_per(cost, volume[key]["leads"]),
+                cost_per_mql=_money_per(cost, mql),
+                cost_per_won=_money_per(cost, won),
+                return_on_spend=_ratio(revenue, cost),
+            )
+        )
+    return rows
+
+
+def report_sources(*, filters: ReportFilter) -> list[YieldRow]:
+    """Per source: leads, MQLs, accepted, won, revenue; cost is the sum of the source's campaigns' costs."""
+    costs = {
+        row["source_id"]: row["cost"]
+        for row in Campaign.objects.filter(source__isnull=False)
+        .order_by()
+        .values("source_id")
+        .annotate(cost=Sum("cost"))
+    }
+    names = {s.pk: (s.slug, s.name) for s in Source.objects.only("slug", "name")}
+    return _yield_rows(filters=filters, by="source_id", names=names, costs=costs)
+
+
+def report_campaigns(*, filters: ReportFilter) -> list[YieldRow]:
+    """Per campaign (and the leads with none): leads, MQLs, accepted, won, revenue, cost and what each cost."""
+    campaigns = Campaign.objects.only("slug", "name", "cost")
+    names: dict[int | None, tuple[str, str]] = {c.pk: (c.slug, c.name) for c in campaigns}
+    costs = {c.pk: c.cost for c in campaigns}
+    return _yield_rows(filters=filters, by="campaign_id", names=names, costs=costs)
+
+
+# --- Alignment: what sales accepts and rejects, per source -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlignmentRow:
+    key: str
+    name: str
+    accepted: int
+    rejected: int
+    #: Acceptances over every accept-or-reject decision (a lead rejected by one rep and accepted by
+    #: the next counts one of each).
+    acceptance_rate: float | None
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def report_alignment(*, filters: ReportFilter) -> list[AlignmentRow]:
+    """Sales acceptance and rejection reasons per source: the view marketing and sales share."""
+    accepted: dict[int, int] = defaultdict(int)
+    for (source_id, _campaign_id), entry in _lead_volume(filters).items():
+        if entry.accepted:
+            accepted[source_id] += entry.accepted
+    reasons: dict[int | None, dict[str, int]] = defaultdict(dict)
+    for row in (
+        Rejection.objects.filter(filters.events_q())
+        .order_by()
+        .values("lead__source_id", "reason")
+        .annotate(n=Count("id"))
+    ):
+        reasons[row["lead__source_id"]][row["reason"]] = row["n"]
+    names = {s.pk: (s.slug, s.name) for s in Source.objects.filter(pk__in={*accepted, *reasons}).only("slug", "name")}
+    rows = []
+    for key in sorted({*accepted, *reasons}, key=lambda k: names[k][1].lower()):
+        rejected = sum(reasons[key].values()) if key in reasons else 0
+        yes = accepted.get(key, 0)
+        rows.append(
+            AlignmentRow(
+                key=names[key][0],
+                name=names[key][1],
+                accepted=yes,
+                rejected=rejected,
+                acceptance_rate=_ratio(yes, yes + rejected),
+                reasons={reason: reasons[key].get(reason, 0) for reason in Rejection.Reason.values},
+            )
+        )
+    return rows
+
+
+# --- Reps: response times, SLA breaches, load ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepResponseRow:
+    rep: str  # username
+    name: str
+    assigned: int  # leads of the cohort the rep owns (or owned until they accepted)
+    accepted: int
+    median_response_hours: float | None  # accepted_at - assigned_at
+    sla_breaches: int
+
+
+def report_reps(*, filters: ReportFilter) -> list[RepResponseRow]:
+    """Per rep: leads assigned, accepted, median response time (accepted - assigned) and SLA breaches."""
+    response = EpochSeconds(F("accepted_at") - F("assigned_at"))
+    # Routing, a claim or a reassignment sets ``assigned_at`` when it gives a lead to a rep.
+    owned = filters.leads().filter(owner__isnull=False, assigned_at__isnull=False).values("owner_id")
+    if _has_percentile():
+        figures = {
+            row["owner_id"]: row
+            for row in owned.annotate(
+                assigned=Count("id"),
+                accepted=Count("id", filter=Q(accepted_at__isnull=False)),
+                median=Median(response, filter=Q(accepted_at__isnull=False)),
+            )
+        }
+    else:
+        figures = {}
+        timings: dict[int, list[float]] = defaultdict(list)
+        for row in owned.annotate(assigned=Count("id"), accepted=Count("id", filter=Q(accepted_at__isnull=False))):
+            figures[row["owner_id"]] = dict(row)
+        for owner_id, assigned_at, accepted_at in owned.filter(accepted_at__isnull=False).values_list(
+            "owner_id", "assigned_at", "accepted_at"
+        ):
+            timings[owner_id].append((accepted_at - assigned_at).total_seconds())
+        for owner_id, row in figures.items():
+            row["median"] = _python_median(timings.get(owner_id, []))
+    breaches = sla_breaches_by_rep_user(filters=filters)
+    users = get_user_model().objects.filter(pk__in={*figures, *breaches}).only("username", "first_name", "last_name")
+    rows = [
+        RepResponseRow(
+            rep=user.get_username(),
+            name=user.get_full_name() or user.get_username(),
+            assigned=figures.get(user.pk, {}).get("assigned", 0),
+            accepted=figures.get(user.pk, {}).get("accepted", 0),
+            median_response_hours=_hours(figures.get(user.pk, {}).get("median")),
+            sla_breaches=breaches.get(user.pk, 0),
+        )
+        for user in users
+    ]
+    return sorted(rows, key=lambda row: row.name.lower())
+
+
+def sla_breaches_by_rep_user(*, filters: ReportFilter) -> dict[int, int]:
+    """SLA breaches of the cohort's leads per rep (by the rep's user id), in one grouped query."""
+    return {
+        row["rep__user_id"]: row["n"]
+        for row in SlaBreach.objects.filter(filters.events_q("breached_at"), rep__isnull=False)
+        .order_by()
+        .values("rep__user_id")
+        .annotate(n=Count("id"))
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RepLoadRow:
+    rep: str
+    name: str
+    open_leads: int
+    max_open_leads: int
+    today: int
+    max_new_per_day: int
+    utilisation: float | None  # open_leads / max_open_leads
+
+
+def report_load(*, filters: ReportFilter) -> list[RepLoadRow]:
+    """Each rep's load right now against their capacity (the territory filter picks the reps seated there)."""
+    reps = Rep.objects.select_related("user").order_by("user__first_name", "user__username")
+    if filters.territory is not None:
+        reps = reps.filter(memberships__territory=filters.territory)
+    reps = list(reps)
+    loads = rep_load(reps=reps)
+    return [
+        RepLoadRow(
+            rep=rep.user.get_username(),
+            name=str(rep),
+            open_leads=loads[rep.pk].open_leads,
+            max_open_leads=rep.max_open_leads,
+            today=loads[rep.pk].today,
+            max_new_per_day=rep.max_new_per_day,
+            utilisation=_ratio(loads[rep.pk].open_leads, rep.max_open_leads),
+        )
+        for rep in reps
+    ]
+
+
+# --- Leaks ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeakRow:
+    stage: str
+    label: str
+    leads: int  # in this stage now
+    stuck: int  # in it for longer than ``stuck_days``
+    past_sla_untouched: int  # owned, not accepted, SLA due time passed (MQLs only)
+
+
+def report_leaks(*, filters: ReportFilter, now: datetime.datetime | None = None) -> list[LeakRow]:
+    """Leads leaking out: per open stage, how many sit there past ``stuck_days`` or past their SLA untouched.
+
+    A lead's time in its stage runs from ``stage_changed_at`` (its creation for a lead that never moved).
+    """
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=filters.stuck_days)
+    rows = {
+        row["stage"]: row
+        for row in filters.leads()
+        .filter(stage__in=LEAK_STAGES)
+        .values("stage")
+        .annotate(
+            leads=Count("id"),
+            stuck=Count(
+                "id", filter=Q(stage_changed_at__lt=cutoff) | Q(stage_changed_at__isnull=True, created_at__lt=cutoff)
+            ),
+            past_sla=Count(
+                "id",
+                filter=Q(stage=Stage.MQL, owner__isnull=False, accepted_at__isnull=True, sla_due_at__lt=now),
+            ),
+        )
+    }
+    return [
+        LeakRow(
+            stage=stage,
+            label=Stage(stage).label,
+            leads=rows.get(stage, {}).get("leads", 0),
+            stuck=rows.get(stage, {}).get("stuck", 0),
+            past_sla_untouched=rows.get(stage, {}).get("past_sla", 0),
+        )
+        for stage in LEAK_STAGES
+    ]
