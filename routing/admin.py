@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from leads.admin import ReadOnlyAdminMixin, SlugFixedAfterCreateMixin
-from routing.forms import TerritoryCriteriaMixin
+from routing.forms import WEEKDAYS, TerritoryCriteriaMixin
 from routing.models import (
     Assignment,
     Notification,
@@ -100,6 +100,9 @@ class RepAdminForm(forms.ModelForm):
     """Time zones from a list, so a typo cannot stop routing. (No ``Meta``: the admin makes it.)"""
 
     timezone = forms.ChoiceField(choices=[(name, name) for name in sorted(available_timezones())], initial="UTC")
+    work_days = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple, help_text="SLA clocks run on these days only"
+    )
 
 
 @admin.register(Rep)

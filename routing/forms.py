@@ -11,6 +11,17 @@ from django.utils.text import slugify
 from routing.models import Rep, Territory
 from routing.preview import LEAD_FIELDS_ROUTED
 
+#: ISO weekdays, as ``Rep.work_days`` stores them.
+WEEKDAYS = [
+    (1, "Monday"),
+    (2, "Tuesday"),
+    (3, "Wednesday"),
+    (4, "Thursday"),
+    (5, "Friday"),
+    (6, "Saturday"),
+    (7, "Sunday"),
+]
+
 
 class CommaSeparatedListField(forms.CharField):
     """A list (stored as JSON) typed as ``US, CA, GB`` rather than as JSON."""
