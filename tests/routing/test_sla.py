@@ -229,3 +229,14 @@ def test_a_sweep_before_anything_is_due_does_nothing(emea):
     lead.refresh_from_db()
     assert lead.owner == rick.user
     assert not Notification.objects.exists()
+
+
+def test_the_sweep_goes_through_every_lapsed_lead_in_batches(emea):
+    rick = rep_named("rick")
+    TerritoryMembershipFactory(territory=emea, rep=rick)
+    leads = [hot_lead_given_to(rick, at=TUESDAY_10) for _ in range(5)]
+
+    result = sla_sweep(now=datetime.datetime(2026, 11, 24, 12, 1, tzinfo=UTC), batch_size=2)
+
+    assert sorted(result.escalated) == sorted(lead.pk for lead in leads)
+    assert SlaBreach.objects.count() == 5
