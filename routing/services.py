@@ -470,7 +470,9 @@ def _give(
     """Give ``lead`` (locked) to ``rep`` (locked, room checked), with its SLA, assignment row and notice."""
     lead.owner_id = rep.user_id
     lead.assigned_at = now
-    lead.sla_due_at = sla_due(score=lead.score, at=now, sla=_sla_rules(), week=WorkWeek.of(rep))
+    # An accepted lead handed on keeps being worked: its new owner's clock is the first touch's.
+    kind = SLA_TOUCH if lead.accepted_at is not None else SLA_ACCEPT
+    lead.sla_due_at = sla_due(score=lead.score, at=now, sla=_sla_rules(), kind=kind, week=WorkWeek.of(rep))
     lead.save(update_fields=["owner", "assigned_at", "sla_due_at", "updated_at"])
     OverflowEntry.objects.filter(lead=lead).delete()
     assignment = Assignment.objects.create(
