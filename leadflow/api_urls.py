@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+import leadflow.schema  # noqa: F401  (registers the schema extensions)
 from dedupe.api.views import DuplicateCandidateViewSet, LeadDuplicatesView, LeadMergeView, MergeViewSet
 from leads.api.activities import ActivityEventView
 from leads.api.intake import IntakeStatusView, IntakeView
