@@ -471,10 +471,11 @@ def test_bad_token_and_no_credentials_are_refused():
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     bad_token = client.get(LEADS)
 
-    # 403 rather than 401: session authentication comes first in settings and sends no challenge.
-    assert anonymous.status_code in (401, 403)
+    # 401 with a challenge: token authentication comes first in settings.
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == "Token"
     assert "results" not in anonymous.json()
-    assert bad_token.status_code in (401, 403)
+    assert bad_token.status_code == 401
     assert bad_token.json() == {"detail": "Invalid token."}
 
 
