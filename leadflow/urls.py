@@ -5,11 +5,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from leadflow.admin_audit import audit_admin_site
 from leadflow.auth import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
 from leadflow.views import healthz
 
 # The admin's own login counts failures with the rest (leadflow.auth).
 admin.site.login_form = ThrottledAdminAuthenticationForm
+# Every admin edit of any model leaves an AuditEvent with before/after (leadflow.admin_audit).
+audit_admin_site()
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
