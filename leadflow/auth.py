@@ -115,9 +115,15 @@ def token_issue(*, user: AbstractBaseUser, rotate: bool = False) -> Token:
 
     A user has one token; issuing a new one revokes the old at once.
     """
+    from leads.services import audit_record
+
     token = Token.objects.select_for_update().filter(user=user).first()
     if token is not None and not rotate and not token_is_expired(token):
         return token
     if token is not None:
         token.delete()
-    return Token.objects.create(user=user)
+    new = Token.objects.create(user=user)
+    # The key itself never goes into the trail; that a token was replaced, and when, does.
+    reason = "rotated" if rotate else ("expired" if token is not None else "first")
+    audit_record(actor=user, action="user.token_issue", obj=user, changes={"token": [None, reason]})
+    return new

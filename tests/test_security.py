@@ -181,6 +181,8 @@ def test_a_token_older_than_its_ttl_is_refused_and_a_rotated_one_works(settings,
     assert with_renewed.status_code == 401
     assert with_rotated.status_code == 200
     assert Token.objects.filter(user=marketer).count() == 1
+    issued = AuditEvent.objects.filter(action="user.token_issue", object_id=str(marketer.pk)).order_by("id")
+    assert [event.changes["token"][1] for event in issued] == ["first", "expired", "rotated"]
 
 
 def test_the_token_endpoint_gives_the_current_token_with_its_expiry(marketer):
