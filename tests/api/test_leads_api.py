@@ -484,3 +484,20 @@ def test_session_signed_in_user_reads_leads(marketer):
     client.login(username="mara", password=PASSWORD)
 
     assert client.get(LEADS).status_code == 200
+
+
+@pytest.mark.parametrize("moment", ["0150-05-23T20:41:46+23:18", "2026-01-01T00:00:00-20:00"])
+def test_a_date_filter_with_an_offset_postgresql_refuses_still_answers(client_as, marketer, moment):
+    lead = LeadFactory()
+
+    response = client_as(marketer).get(LEADS, {"created_after": moment})
+
+    assert response.status_code == 200
+    assert ids(response) == {lead.pk}
+
+
+def test_a_date_filter_past_year_9999_in_utc_is_refused_naming_the_field(client_as, marketer):
+    response = client_as(marketer).get(LEADS, {"created_before": "9999-12-31T23:00:00-05:00"})
+
+    assert response.status_code == 400
+    assert "created_before" in response.json()
