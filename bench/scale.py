@@ -40,6 +40,8 @@ LAST = ["Lee", "Moreau", "Novak", "Okafor", "Petit", "Quist", "Rossi", "Sato", "
 
 def load(n_leads: int) -> None:
     """Everything the measured pages read, in bulk."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.db import connection
     from django.utils import timezone
 
@@ -48,17 +50,21 @@ def load(n_leads: int) -> None:
     from leads.models import Account, Activity, Campaign, Lead, Source
     from routing.models import Rep
     from scoring.defaults import DEFAULT_RULES
-    from tests.factories import LeadDefinitionFactory, UserFactory
+    from tests.factories import LeadDefinitionFactory
 
     rng = random.Random(8)
     LeadDefinitionFactory(rules=DEFAULT_RULES)
     sources = [Source.objects.create(name=f"Source {n}", slug=f"source-{n}") for n in range(10)]
     campaigns = [Campaign.objects.create(name=f"Campaign {n}", slug=f"campaign-{n}", source=sources[n % 10])
                  for n in range(40)]  # fmt: skip
-    UserFactory(username="mara", roles=["marketing"])
-    reps = [UserFactory(username="rick" if n == 0 else f"rep{n}", roles=["sales"]) for n in range(50)]
+    # No passwords (hashing fifty would take longer than loading the leads): the bench signs in by session.
+    users = get_user_model().objects
+    users.create(username="mara").groups.add(Group.objects.get(name="marketing"))
+    reps = [users.create(username="rick" if n == 0 else f"rep{n}", first_name=f"Rep {n}") for n in range(50)]
+    sales = Group.objects.get(name="sales")
     for user in reps:
-        Rep.objects.get_or_create(user=user, defaults={"max_open_leads": 10_000, "max_new_per_day": 10_000})
+        user.groups.add(sales)
+        Rep.objects.create(user=user, max_open_leads=10_000, max_new_per_day=10_000)
     accounts = [Account(name=f"Company {n}", domain=f"company{n}.example", industry="software", country="US")
                 for n in range(20_000)]  # fmt: skip
     bulk_insert_rows(accounts)
@@ -199,11 +205,11 @@ def main() -> None:
           f"workers, {args.seconds} s per URL")  # fmt: skip
     print(f"{'what':38} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p95/healthz':>12} {'non-2xx':>8}")
     missed = []
-    for name, _url, result in results:
+    for index, (name, _url, result) in enumerate(results):
         rps = result["requests"] / (result["duration_us"] / 1e6)
         print(f"{name:38} {rps:8.0f} {result['p50']:8.1f} {result['p95']:8.1f} {result['p95'] / baseline:12.1f} "
               f"{int(result['non2xx'] + result['errors']):8d}")  # fmt: skip
-        if result["p95"] >= 150 or result["non2xx"] or result["errors"]:
+        if index and (result["p95"] >= 150 or result["non2xx"] or result["errors"]):
             missed.append(name)
     print(f"target p95 < 150 ms with no errors: {'met' if not missed else 'MISSED by ' + ', '.join(missed)}")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -3,11 +3,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 
 from leadflow.admin_audit import audit_admin_site
 from leadflow.auth import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
-from leadflow.views import healthz
+from leadflow.views import ApiDocsView, healthz
 
 # The admin's own login counts failures with the rest (leadflow.auth).
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -24,8 +24,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # Split: Swagger UI's start-up script is a file, not an inline <script>, so the CSP holds on the docs too.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("leadflow.api_urls")),
     path("", include("leads.urls")),
     path("", include("routing.urls")),

@@ -49,14 +49,16 @@ def test_intake_drain_survives_its_worker_being_killed_mid_batch(web_source):
     try:
         with celery_worker_running(queue=queue, env=WORKER_ENV) as first:
             post(client, key, range(400))
-            wait_for(lambda: routed() >= 25, 60, "the first batches to be routed", first.log)
+            # Kill it once it is working through the pipeline, well before the end.
+            started = Lead.objects.exclude(pipeline_state=Lead.PipelineState.RECEIVED)
+            wait_for(lambda: started.count() >= 25, 180, "the first batches to be under way", first.log)
             first.kill()
             killed_with = routed()
             # Submissions keep coming while no worker runs: stored, their drains wait in the queue.
             post(client, key, range(400, total))
         assert killed_with < total, "the worker finished before it could be killed; post more"
         with celery_worker_running(queue=queue, env=WORKER_ENV, beat=True) as second:
-            wait_for(lambda: routed() == total, 120, "every lead to be routed after the restart", second.log)
+            wait_for(lambda: routed() == total, 300, "every lead to be routed after the restart", second.log)
     finally:
         purge_queue(queue)
     assert_each_once_and_through(source, total)
@@ -83,7 +85,7 @@ def test_intake_survives_a_broker_restart_with_tasks_queued(web_source, caplog):
             redis_server.stop()
             redis_server.start()
             post(client, key, range(300, 340))
-            wait_for(lambda: routed() == 340, 120, "every lead to be routed after the restarts", second.log)
+            wait_for(lambda: routed() == 340, 300, "every lead to be routed after the restarts", second.log)
             assert second.process.poll() is None, "the worker exited when the broker went away"
             assert "Connection to broker lost" in second.log() or "Cannot connect" in second.log()
     assert_each_once_and_through(source, 340)
