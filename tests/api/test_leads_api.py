@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -501,3 +503,16 @@ def test_a_date_filter_past_year_9999_in_utc_is_refused_naming_the_field(client_
 
     assert response.status_code == 400
     assert "created_before" in response.json()
+
+
+def test_filtering_by_several_stages_and_sources_lists_each_lead_once_without_distinct(client_as, marketer):
+    web, expo = SourceFactory(slug="web"), SourceFactory(slug="expo")
+    leads = [LeadFactory(source=web, stage="new"), LeadFactory(source=expo, stage="mql")]
+    LeadFactory(source=SourceFactory(slug="other"), stage="new")
+    client = client_as(marketer)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LEADS, {"source": ["web", "expo"], "stage": ["new", "mql"]})
+
+    assert [row["id"] for row in response.json()["results"]] == [lead.pk for lead in reversed(leads)]
+    assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"] and "leads_lead" in q["sql"]]
