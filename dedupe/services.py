@@ -96,7 +96,35 @@ def match_keys_replace(*, leads: Sequence[Lead], keys: Sequence[set[tuple[str, s
     _keys_insert((lead.pk, kind, value) for lead, own in zip(leads, keys, strict=True) for kind, value in sorted(own))
 
 
-def _keys_add_many(leads: Sequence[Lead]) -> dict[int, list[int]]:
+def lead_keys_refresh(*, lead: Lead, before: Mapping[str, Any]) -> bool:
+    """Keep ``lead``'s blocking keys true after an edit (``before``: the edited fields' old values).
+
+    The keys its old values made go, those of its new values come; keys it gained from a merge stay.
+    Once the transaction commits the lead is checked for duplicates again (``lead_duplicates_recheck``).
+    Every edit path calls this: ``leads.services.lead_update`` (lead page, API) and the admin.
+    Returns whether a field the keys are made of changed.
+    """
+    record = record_of(lead)
+    changed = {name for name in before if name in record and before[name] != record[name]}
+    if not changed or lead.status != Lead.Status.ACTIVE:
+        return False
+    gone = lead_keys(record | {name: before[name] for name in changed}) - lead_keys(record)
+    if gone:
+        condition = models.Q()
+        for kind, value in gone:
+            condition |= models.Q(kind=kind, value=value)
+        MatchKey.objects.filter(condition, lead_id=lead.pk).delete()
+    match_keys_add([lead])
+    if lead.pipeline_state not in (Lead.PipelineState.RECEIVED, Lead.PipelineState.NORMALIZED):
+        # Not yet matched: the pipeline's match step will see the new values anyway.
+        from dedupe.tasks import lead_recheck_task
+
+        lead_id = lead.pk
+        transaction.on_commit(lambda: lead_recheck_task.delay(lead_id))
+    return True
+
+
+def match_keys_add(leads: Sequence[Lead]) -> dict[int, list[int]]:
     """Add the keys of each lead's fields it lacks (a survivor keeps the keys of what it was): {lead id: key ids}."""
     added: dict[int, list[int]] = defaultdict(list)
     if connection.vendor == "postgresql":
@@ -149,7 +177,9 @@ def _rows_of(model: type[models.Model], lead_ids: Sequence[int]) -> list[tuple[i
 
 
 def candidates_record(*, pairs: Iterable[tuple[int, int, float, list[str]]]) -> int:
-    """Put pairs in the review queue; a pair seen before keeps its status (a dismissed one stays dismissed)."""
+    """Put pairs in the review queue; a pair seen before keeps its status (a dismissed one stays dismissed).
+
+    Returns how many pairs are new in the queue."""
     rows = {}
     for a, b, score, reasons in pairs:
         if a == b:
@@ -158,8 +188,13 @@ def candidates_record(*, pairs: Iterable[tuple[int, int, float, list[str]]]) -> 
         rows[(low, high)] = DuplicateCandidate(lead_a_id=low, lead_b_id=high, score=score, reasons=reasons)
     if not rows:
         return 0
-    DuplicateCandidate.objects.bulk_create(rows.values(), ignore_conflicts=True)
-    return len(rows)
+    known = set(
+        DuplicateCandidate.objects.filter(lead_a_id__in={low for low, _ in rows}).values_list("lead_a_id", "lead_b_id")
+    )
+    DuplicateCandidate.objects.bulk_create(
+        [row for pair, row in rows.items() if pair not in known], ignore_conflicts=True
+    )
+    return len(rows.keys() - known)
 
 
 @transaction.atomic
@@ -214,6 +249,11 @@ def _take_merged(name: str, survivor: Lead, merged: Lead, choice: str | None) ->
         if trust_mine != trust_theirs:
             return trust_theirs > trust_mine
     return (merged.created_at, merged.pk) > (survivor.created_at, survivor.pk)
+
+
+def merge_defaults(*, survivor: Lead, merged: Lead) -> dict[str, str]:
+    """Per merged field, whose value survivorship keeps when nobody chooses: ``"survivor"`` or ``"merged"``."""
+    return {name: "merged" if _take_merged(name, survivor, merged, None) else "survivor" for name in MERGE_FIELDS}
 
 
 def leads_merge_many(
@@ -333,7 +373,7 @@ def leads_merge_many(
     bulk_insert_rows(notices)
     for merge, notice in zip(merges, notices, strict=True):
         merge.moved["notice"] = [notice.pk]
-    added = _keys_add_many([survivors[pk] for pk in survivor_ids])
+    added = match_keys_add([survivors[pk] for pk in survivor_ids])
     for merge in merges:  # the keys a survivor gained go with its first merge here, for undo
         merge.moved["match_key"] = added.pop(merge.survivor_id, [])
     bulk_insert_rows(merges)
@@ -399,6 +439,8 @@ def merge_undo(*, merge: Merge, actor: AbstractBaseUser | None) -> Merge:
     back = [name for name, value in merge.changed.items() if current.get(name) == value]
     if back:
         Lead.objects.filter(pk=survivor.pk).update(**_restore_values(merge.snapshot["survivor"], back))
+    # Both leads' keys cover their fields as they are now (an edit since the merge may have moved some).
+    match_keys_add(list(Lead.objects.filter(pk__in=[survivor.pk, merged.pk]).order_by("pk")))
     now = timezone.now()
     merge.undone_at, merge.undone_by = now, actor if actor is not None and actor.is_authenticated else None
     merge.save(update_fields=["undone_at", "undone_by", "updated_at"])
@@ -426,7 +468,7 @@ def merge_undo(*, merge: Merge, actor: AbstractBaseUser | None) -> Merge:
 # --- Matching in the pipeline -------------------------------------------------------------
 
 
-def _rules(definition: LeadDefinition | None) -> Mapping[str, Any] | None:
+def definition_rules(definition: LeadDefinition | None) -> Mapping[str, Any] | None:
     return definition.rules if definition is not None else None
 
 
@@ -439,16 +481,17 @@ def leads_dedupe_saved(*, leads: Sequence[Lead], definition: LeadDefinition | No
     if not leads:
         return set()
     outcomes, keys = match_batch(
-        [record_of(lead) for lead in leads], rules=_rules(definition), ids=[lead.pk for lead in leads]
+        [record_of(lead) for lead in leads], rules=definition_rules(definition), ids=[lead.pk for lead in leads]
     )
     match_keys_replace(leads=leads, keys=keys)
     ids = [lead.pk for lead in leads]
-    return _apply(outcomes, ids, {lead.pk: lead for lead in leads})
+    return match_outcomes_apply(outcomes, ids, {lead.pk: lead for lead in leads})[0]
 
 
-def _apply(
+def match_outcomes_apply(
     outcomes: Sequence[Outcome], ids: Sequence[int], leads: Mapping[int, Lead], joins: Mapping[int, int] | None = None
-) -> set[int]:
+) -> tuple[set[int], int]:
+    """Merge and queue what matching decided: returns the ids merged away and how many pairs are new in the queue."""
     joins = joins or {}
 
     def resolve(ref: Ref) -> int:
@@ -460,9 +503,40 @@ def _apply(
             requests.append(MergeRequest(resolve(outcome.merge_into), leads[ids[n]], outcome.score, outcome.reasons))
         reviews += [(ids[n], resolve(ref), score, reasons) for ref, score, reasons in outcome.review]
     merged_ids = {r.merged.pk for r in requests}
-    candidates_record(pairs=[r for r in reviews if r[0] not in merged_ids and r[1] not in merged_ids])
+    queued = candidates_record(pairs=[r for r in reviews if r[0] not in merged_ids and r[1] not in merged_ids])
     leads_merge_many(requests=requests, automatic=True)
-    return merged_ids
+    return merged_ids, queued
+
+
+@transaction.atomic
+def lead_duplicates_recheck(*, lead_id: int, definition: LeadDefinition | None = None) -> Merge | None:
+    """Match one stored lead again (after an edit) with every other lead, older or newer.
+
+    Above the definition's auto-merge threshold the younger of the two is merged into the older
+    (a lead a person knows keeps its id); above the review threshold the pair is queued. Pairs
+    dismissed as "not a duplicate" stay dismissed. Returns the merge, if one was made.
+    """
+    from leads.selectors import lead_definition_current
+
+    lead = Lead.objects.filter(pk=lead_id, status=Lead.Status.ACTIVE).first()
+    if lead is None:
+        return None
+    definition = definition or lead_definition_current()
+    # Keys first (match_batch locks them), then the rows: the order the pipeline's steps take.
+    outcomes, _ = match_batch([record_of(lead)], rules=definition_rules(definition), ids=[lead.pk])
+    lead = Lead.objects.select_for_update(of=("self",)).filter(pk=lead_id, status=Lead.Status.ACTIVE).first()
+    if lead is None:
+        return None
+    outcome = outcomes[0]
+    candidates_record(pairs=[(lead.pk, ref[1], score, reasons) for ref, score, reasons in outcome.review])
+    if outcome.merge_into is None:
+        return None
+    other = Lead.objects.filter(pk=outcome.merge_into[1], status=Lead.Status.ACTIVE).first()
+    if other is None:
+        return None
+    older, younger = sorted([lead, other], key=lambda item: (item.created_at, item.pk))
+    request = MergeRequest(older.pk, younger, outcome.score, outcome.reasons)
+    return leads_merge_many(requests=[request], automatic=True)[0]
 
 
 @dataclass(slots=True)
@@ -490,7 +564,7 @@ def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | 
     seen: set[int] = set()
     common: set[tuple[str, str]] = set()
     outcomes, keys = match_batch(
-        [record_of(lead) for lead in leads], rules=_rules(definition), lock=False, seen=seen, skipped=common
+        [record_of(lead) for lead in leads], rules=definition_rules(definition), lock=False, seen=seen, skipped=common
     )
     joins = {}
     for n, outcome in enumerate(outcomes):
@@ -518,7 +592,7 @@ def leads_dedupe_inserted(
     _keys_insert((lead.pk, k, v) for n, lead in kept for k, v in sorted(plan.keys[n]))
     ids = [lead.pk if lead is not None else 0 for lead in leads]
     outcomes = [o if n not in plan.joins else Outcome() for n, o in enumerate(plan.outcomes)]
-    merged = _apply(outcomes, ids, {lead.pk: lead for _, lead in kept}, plan.joins)
+    merged, _ = match_outcomes_apply(outcomes, ids, {lead.pk: lead for _, lead in kept}, plan.joins)
     return merged | _recheck_locked(plan, kept, outcomes, ids, definition)
 
 
@@ -556,9 +630,12 @@ def _recheck_locked(
     if not current:
         return set()
     again, _ = match_batch(
-        [record_of(lead) for lead in current], rules=_rules(definition), ids=[lead.pk for lead in current], lock=False
+        [record_of(lead) for lead in current],
+        rules=definition_rules(definition),
+        ids=[lead.pk for lead in current],
+        lock=False,
     )
-    merged = _apply(again, [lead.pk for lead in current], {lead.pk: lead for lead in current})
+    merged, _ = match_outcomes_apply(again, [lead.pk for lead in current], {lead.pk: lead for lead in current})
     return merged & own
 
 

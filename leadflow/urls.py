@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("leads.urls")),
     path("", include("routing.urls")),
     path("", include("scoring.urls")),
+    path("", include("dedupe.urls")),
 ]

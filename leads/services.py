@@ -497,7 +497,8 @@ def _lead_edit_values(lead: Lead, data: Mapping[str, Any]) -> dict[str, Any]:
 def lead_update(
     *, lead: Lead, data: Mapping[str, Any], actor: AbstractBaseUser | None, ip_address: str | None = None
 ) -> Lead:
-    """Correct a lead's person, company or address details; re-score it if scored facts changed."""
+    """Correct a lead's person, company or address details; re-score it if scored facts changed, and
+    rewrite its blocking keys (then check it for duplicates again) if identifying facts changed."""
     unknown = set(data) - set(LEAD_EDITABLE_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
@@ -515,6 +516,9 @@ def lead_update(
         values["invalid_fields"] = still_invalid
     audited_update(instance=locked, data=values, actor=actor, action="lead.update", ip_address=ip_address)
     changed = {name for name in before if getattr(locked, name) != before[name]}
+    from dedupe.services import lead_keys_refresh
+
+    lead_keys_refresh(lead=locked, before=before)  # its blocking keys follow; duplicates checked again
     if changed & LEAD_SCORED_FIELDS and locked.scored_at is not None and lead_definition_current() is not None:
         from scoring.tasks import lead_score_task
 
