@@ -502,10 +502,12 @@ def match_outcomes_apply(
         if outcome.merge_into is not None:
             requests.append(MergeRequest(resolve(outcome.merge_into), leads[ids[n]], outcome.score, outcome.reasons))
         reviews += [(ids[n], resolve(ref), score, reasons) for ref, score, reasons in outcome.review]
-    merged_ids = {r.merged.pk for r in requests}
-    queued = candidates_record(pairs=[r for r in reviews if r[0] not in merged_ids and r[1] not in merged_ids])
+    # A pair with a lead merged away here is the pair of its survivor (unless that is the other lead).
+    into = {r.merged.pk: r.survivor_id for r in requests}
+    pairs = [(into.get(a, a), into.get(b, b), score, reasons) for a, b, score, reasons in reviews]
+    queued = candidates_record(pairs=[pair for pair in pairs if pair[0] != pair[1]])
     leads_merge_many(requests=requests, automatic=True)
-    return merged_ids, queued
+    return set(into), queued
 
 
 @transaction.atomic

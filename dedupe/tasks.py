@@ -10,6 +10,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from dedupe.services import MergeError
 from leads.tasks import RETRY
 
 
@@ -23,7 +24,9 @@ class DedupeChunkTask(Task):
             dedupe_job_fail(job_id=job_id, error=f"Chunk {args[1] if len(args) > 1 else '?'}: {exc!r}")
 
 
-@shared_task(**RETRY, base=DedupeChunkTask)
+# A lead another worker merged meanwhile (the chunks run in parallel) fails a merge: the chunk's
+# transaction rolls back and a retry matches it again against what is there now.
+@shared_task(**{**RETRY, "autoretry_for": (*RETRY["autoretry_for"], MergeError)}, base=DedupeChunkTask)
 def dedupe_chunk_task(self, job_id: int, number: int, first_id: int, last_id: int, planned: int) -> int:
     """Match one chunk of a dedupe job again (at most once); returns the leads merged away."""
     from dedupe.rematch import dedupe_chunk_run
