@@ -80,4 +80,3 @@ def test_dedupe_all_through_a_real_worker_leaves_one_lead_per_person():
     assert second.status == DedupeJob.Status.DONE
     assert (second.leads_total, second.merged, second.queued) == (PEOPLE, 0, 0)
     assert "0 merged, 0 pairs queued" in again.getvalue()
-
