@@ -62,9 +62,26 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
+_PLAIN = (str, int, float, bool, type(None))
+_ENCODER = DjangoJSONEncoder()
+
+
 def lead_snapshot(lead: Lead) -> dict[str, Any]:
-    """Every column of ``lead`` as JSON, to put back exactly."""
-    return _jsonable({f.attname: f.value_from_object(lead) for f in Lead._meta.concrete_fields if not f.primary_key})
+    """Every column of ``lead`` as JSON, to put back exactly.
+
+    Plain values go as they are and JSON columns as stored (they are JSON already); only dates,
+    decimals and the like go through the encoder: a merge of thousands of leads snapshots each twice.
+    """
+    snapshot = {}
+    for f in _SNAPSHOT_FIELDS:
+        value = f.value_from_object(lead)
+        if not isinstance(value, _PLAIN) and not isinstance(f, models.JSONField):
+            value = _ENCODER.default(value)
+        snapshot[f.attname] = value
+    return snapshot
+
+
+_SNAPSHOT_FIELDS = [f for f in Lead._meta.concrete_fields if not f.primary_key]
 
 
 def _restore_values(snapshot: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
@@ -158,19 +175,33 @@ def match_keys_add(leads: Sequence[Lead]) -> dict[int, list[int]]:
     return added
 
 
-def _rows_of(model: type[models.Model], lead_ids: Sequence[int]) -> list[tuple[int, int]]:
-    """(pk, lead id) of ``model``'s rows of ``lead_ids``: on PostgreSQL one indexed look-up per lead,
-    whatever the planner's statistics (none, before the first ANALYZE) would make of an ``IN`` list."""
+def _rows_move(model: type[models.Model], moves: Mapping[int, int]) -> dict[int, list[Any]]:
+    """Give ``model``'s rows of each merged lead to its survivor (``moves``: {merged id: survivor id}).
+
+    Returns {merged id: [pks of the rows moved]}. On PostgreSQL one statement (each lead's rows found
+    through the ``lead_id`` index, whatever the planner's statistics) that moves and reports them.
+    """
+    moved: dict[int, list[Any]] = defaultdict(list)
+    if not moves:
+        return moved
     if connection.vendor != "postgresql":
-        return list(model.objects.filter(lead_id__in=lead_ids).values_list("pk", "lead_id"))
+        for pk, lead_id in model.objects.filter(lead_id__in=list(moves)).values_list("pk", "lead_id"):
+            moved[lead_id].append(pk)
+        for merged_id, survivor_id in moves.items():
+            model.objects.filter(pk__in=moved[merged_id]).update(lead_id=survivor_id)
+        return moved
     table, pk = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT t.{pk}, t.lead_id FROM (SELECT json_array_elements_text(%s::json)::bigint AS id) AS l "
-            f"CROSS JOIN LATERAL (SELECT {pk}, lead_id FROM {table} WHERE lead_id = l.id) AS t",
-            [json.dumps(list(lead_ids))],
+            f"UPDATE {table} AS t SET lead_id = s.survivor FROM (SELECT r.{pk} AS row_id, m.merged, m.survivor "
+            f"FROM (SELECT (e->>0)::bigint AS merged, (e->>1)::bigint AS survivor FROM json_array_elements(%s::json)"
+            f" AS e) AS m CROSS JOIN LATERAL (SELECT {pk} FROM {table} WHERE lead_id = m.merged) AS r) AS s "
+            f"WHERE t.{pk} = s.row_id RETURNING t.{pk}, s.merged",
+            [json.dumps(sorted(moves.items()))],
         )
-        return cursor.fetchall()
+        for row_id, merged_id in sorted(cursor.fetchall()):
+            moved[merged_id].append(row_id)
+    return moved
 
 
 # --- Review candidates -----------------------------------------------------------------------
@@ -256,79 +287,68 @@ def merge_defaults(*, survivor: Lead, merged: Lead) -> dict[str, str]:
     return {name: "merged" if _take_merged(name, survivor, merged, None) else "survivor" for name in MERGE_FIELDS}
 
 
-def leads_merge_many(
-    *, requests: Sequence[MergeRequest], actor: AbstractBaseUser | None = None, automatic: bool = False
-) -> list[Merge]:
-    """Merge each request's lead into its survivor, in bulk: one statement per table, not per lead.
+@dataclass(slots=True)
+class _MergeStep:
+    """One merge worked out in memory: written by ``_merges_write`` (once the merged lead has its id)."""
 
-    Per field the survivor takes the value survivorship prefers; activities, source records, raw
-    submissions and stage changes move to it; its owner stays. The merged lead keeps its fields,
-    is marked merged (its pipeline finished, its owner cleared), and stays findable.
-    """
-    if not requests:
-        return []
-    now = timezone.now()
-    survivor_ids = sorted({r.survivor_id for r in requests})
-    merged_ids = [r.merged.pk for r in requests]
-    if set(survivor_ids) & set(merged_ids) or len(set(merged_ids)) != len(merged_ids):
-        raise MergeError("A lead cannot be merged and survive in the same step.")
-    survivors = {
-        lead.pk: lead
-        for lead in Lead.objects.select_for_update(of=("self",))
-        .select_related("source")
-        .filter(pk__in=survivor_ids)
-        .order_by("pk")
-    }
-    merged_fresh = {
-        lead.pk: lead
-        for lead in Lead.objects.select_for_update(of=("self",))
-        .select_related("source")
-        .filter(pk__in=merged_ids)
-        .order_by("pk")
-    }
-    moved_rows: dict[str, dict[int, list[Any]]] = {}
-    for table, model in MOVED_MODELS.items():
-        rows: dict[int, list[Any]] = defaultdict(list)
-        for pk, lead_id in _rows_of(model, merged_ids):
-            rows[lead_id].append(pk)
-        moved_rows[table] = rows
-    merges: list[Merge] = []
-    notices: list[Activity] = []
-    updates: dict[str, list[models.Model]] = defaultdict(list)
-    audits = []
-    for request in requests:
+    request: MergeRequest
+    survivor: Lead
+    merged: Lead
+    snapshot: dict[str, Any]
+    field_sources: dict[str, int]
+    changed: dict[str, Any]
+
+
+def _merges_plan(requests: Sequence[MergeRequest], survivors: Mapping[int, Lead], merged: Sequence[Lead | None],
+                 now: Any) -> list[_MergeStep]:  # fmt: skip
+    """Work out each merge in memory: the survivor takes, per field, the value survivorship (or the
+    person) prefers; the merged lead is marked merged. Raises ``MergeError`` before anything is written."""
+    steps = []
+    for request, lead in zip(requests, merged, strict=True):
         survivor = survivors.get(request.survivor_id)
-        merged = merged_fresh.get(request.merged.pk)
-        if survivor is None or merged is None:
+        if survivor is None or lead is None:
             raise MergeError("Both leads must exist.")
-        if survivor.status != Lead.Status.ACTIVE or merged.status != Lead.Status.ACTIVE:
+        if survivor.status != Lead.Status.ACTIVE or lead.status != Lead.Status.ACTIVE:
             raise MergeError("Only active leads can be merged.")
-        snapshot = {"survivor": lead_snapshot(survivor), "merged": lead_snapshot(merged)}
+        snapshot = {"survivor": lead_snapshot(survivor), "merged": lead_snapshot(lead)}
         field_sources: dict[str, int] = {}
         changed: dict[str, Any] = {}
         for name in MERGE_FIELDS:
-            take = _take_merged(name, survivor, merged, request.choices.get(name))
-            field_sources[name] = merged.pk if take else survivor.pk
-            if take and getattr(survivor, name) != getattr(merged, name):
-                setattr(survivor, name, getattr(merged, name))
-                changed[name] = _jsonable(getattr(merged, name))
+            take = _take_merged(name, survivor, lead, request.choices.get(name))
+            field_sources[name] = -1 if take else survivor.pk  # -1: the merged lead, whose id may come later
+            if take and getattr(survivor, name) != getattr(lead, name):
+                setattr(survivor, name, getattr(lead, name))
+                changed[name] = _jsonable(getattr(lead, name))
         for name in FILL_FIELDS:
             attname = f"{name}_id"
-            if getattr(survivor, attname) is None and getattr(merged, attname) is not None:
-                setattr(survivor, attname, getattr(merged, attname))
-                changed[attname] = getattr(merged, attname)
-                field_sources[name] = merged.pk
-        if merged.last_activity_at and (
-            survivor.last_activity_at is None or merged.last_activity_at > survivor.last_activity_at
+            if getattr(survivor, attname) is None and getattr(lead, attname) is not None:
+                setattr(survivor, attname, getattr(lead, attname))
+                changed[attname] = getattr(lead, attname)
+                field_sources[name] = -1
+        if lead.last_activity_at and (
+            survivor.last_activity_at is None or lead.last_activity_at > survivor.last_activity_at
         ):
-            survivor.last_activity_at = merged.last_activity_at
-            changed["last_activity_at"] = _jsonable(merged.last_activity_at)
+            survivor.last_activity_at = lead.last_activity_at
+            changed["last_activity_at"] = _jsonable(lead.last_activity_at)
         survivor.updated_at = now
-        merged.status, merged.merged_into_id, merged.owner_id = Lead.Status.MERGED, survivor.pk, None
-        merged.pipeline_state, merged.updated_at = Lead.PipelineState.ROUTED, now
-        moved = {table: _jsonable(rows.get(merged.pk, [])) for table, rows in moved_rows.items()}
-        for table in moved:
-            updates[table] += [MOVED_MODELS[table](pk=pk, lead_id=survivor.pk) for pk in moved_rows[table][merged.pk]]
+        lead.status, lead.merged_into_id, lead.owner_id = Lead.Status.MERGED, survivor.pk, None
+        lead.pipeline_state, lead.updated_at = Lead.PipelineState.ROUTED, now
+        steps.append(_MergeStep(request, survivor, lead, snapshot, field_sources, changed))
+    return steps
+
+
+def _merges_write(
+    steps: Sequence[_MergeStep], *, actor: AbstractBaseUser | None, automatic: bool, now: Any
+) -> list[Merge]:
+    """Write merges worked out by ``_merges_plan`` whose merged leads are stored (marked merged already):
+    their rows move to the survivors, the survivors' changed columns, notices, keys, the ``Merge``
+    records (for undo), review pairs decided, audit events. One statement per table, not per lead."""
+    actor = actor if actor is not None and actor.is_authenticated else None
+    merges: list[Merge] = []
+    notices: list[Activity] = []
+    audits = []
+    for step in steps:
+        survivor, merged, changed = step.survivor, step.merged, step.changed
         label = f"{merged.first_name} {merged.last_name}".strip() or merged.email
         notices.append(
             Activity(
@@ -337,7 +357,7 @@ def leads_merge_many(
                 occurred_at=now,
                 subject=f"Merged with {label or 'lead'} (lead #{merged.pk})"[:300],
                 body="Took from it: " + (", ".join(sorted(changed)) or "nothing (this lead's values were kept)"),
-                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor=actor,
                 meta={"merged_lead": merged.pk, "automatic": automatic, "notify": survivor.owner_id},
             )
         )
@@ -345,35 +365,37 @@ def leads_merge_many(
             Merge(
                 survivor_id=survivor.pk,
                 merged_id=merged.pk,
-                score=request.score,
-                reasons=request.reasons,
+                score=step.request.score,
+                reasons=step.request.reasons,
                 automatic=automatic,
-                snapshot=snapshot,
-                moved=moved,
-                field_sources=field_sources,
+                snapshot=step.snapshot,
+                moved={},
+                field_sources={k: merged.pk if v == -1 else v for k, v in step.field_sources.items()},
                 changed=changed,
-                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor=actor,
             )
         )
+        before = step.snapshot["survivor"]
         audits.append(
-            (
-                survivor,
-                {"merged_lead": [None, merged.pk], **{k: [snapshot["survivor"].get(k), v] for k, v in changed.items()}},
-            )
+            (survivor, {"merged_lead": [None, merged.pk], **{k: [before.get(k), v] for k, v in changed.items()}})
         )
-    for objs in updates.values():
-        bulk_update_rows(objs, ["lead"])
+    # The rows move: one statement per table, each reporting what it moved (for undo).
+    moves = {merge.merged_id: merge.survivor_id for merge in merges}
+    for table, model in MOVED_MODELS.items():
+        rows = _rows_move(model, moves)
+        for merge in merges:
+            merge.moved[table] = _jsonable(rows.get(merge.merged_id, []))
     # Only the columns some merge here changed (the survivors were read locked, so the rest hold as read).
+    survivors = {step.survivor.pk: step.survivor for step in steps}
     touched = {name for merge in merges for name in merge.changed}
     columns = [
         name for name in (*MERGE_FIELDS, *FILL_FIELDS, "last_activity_at") if name in touched or f"{name}_id" in touched
     ]
     bulk_update_rows(list(survivors.values()), [*columns, "updated_at"])
-    bulk_update_rows(list(merged_fresh.values()), ["status", "merged_into", "owner", "pipeline_state", "updated_at"])
     bulk_insert_rows(notices)
     for merge, notice in zip(merges, notices, strict=True):
         merge.moved["notice"] = [notice.pk]
-    added = match_keys_add([survivors[pk] for pk in survivor_ids])
+    added = match_keys_add([survivors[pk] for pk in sorted(survivors)])
     for merge in merges:  # the keys a survivor gained go with its first merge here, for undo
         merge.moved["match_key"] = added.pop(merge.survivor_id, [])
     bulk_insert_rows(merges)
@@ -388,13 +410,43 @@ def leads_merge_many(
     ]
     if reviewed:
         DuplicateCandidate.objects.filter(pk__in=reviewed).update(
-            status=DuplicateCandidate.Status.MERGED,
-            decided_at=now,
-            updated_at=now,
-            decided_by=actor if actor is not None and actor.is_authenticated else None,
+            status=DuplicateCandidate.Status.MERGED, decided_at=now, updated_at=now, decided_by=actor
         )
     audit_record_many(actor=actor, action="lead.merged", changes=audits)
     return merges
+
+
+def _leads_locked(ids: Iterable[int]) -> dict[int, Lead]:
+    return {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update(of=("self",))
+        .select_related("source")
+        .filter(pk__in=sorted(set(ids)))
+        .order_by("pk")
+    }
+
+
+def leads_merge_many(
+    *, requests: Sequence[MergeRequest], actor: AbstractBaseUser | None = None, automatic: bool = False
+) -> list[Merge]:
+    """Merge each request's lead into its survivor, in bulk: one statement per table, not per lead.
+
+    Per field the survivor takes the value survivorship prefers; activities, source records, raw
+    submissions and stage changes move to it; its owner stays. The merged lead keeps its fields,
+    is marked merged (its pipeline finished, its owner cleared), and stays findable.
+    """
+    if not requests:
+        return []
+    now = timezone.now()
+    survivor_ids = {r.survivor_id for r in requests}
+    merged_ids = [r.merged.pk for r in requests]
+    if survivor_ids & set(merged_ids) or len(set(merged_ids)) != len(merged_ids):
+        raise MergeError("A lead cannot be merged and survive in the same step.")
+    survivors = _leads_locked(survivor_ids)
+    merged = _leads_locked(merged_ids)
+    steps = _merges_plan(requests, survivors, [merged.get(pk) for pk in merged_ids], now)
+    bulk_update_rows(list(merged.values()), ["status", "merged_into", "owner", "pipeline_state", "updated_at"])
+    return _merges_write(steps, actor=actor, automatic=automatic, now=now)
 
 
 def lead_merge(
@@ -489,9 +541,16 @@ def leads_dedupe_saved(*, leads: Sequence[Lead], definition: LeadDefinition | No
 
 
 def match_outcomes_apply(
-    outcomes: Sequence[Outcome], ids: Sequence[int], leads: Mapping[int, Lead], joins: Mapping[int, int] | None = None
+    outcomes: Sequence[Outcome],
+    ids: Sequence[int],
+    leads: Mapping[int, Lead],
+    joins: Mapping[int, int] | None = None,
+    merged_before: Mapping[int, int] | None = None,
 ) -> tuple[set[int], int]:
-    """Merge and queue what matching decided: returns the ids merged away and how many pairs are new in the queue."""
+    """Merge and queue what matching decided: returns the ids merged away and how many pairs are new in the queue.
+
+    ``merged_before``: {lead id: survivor id} of leads merged already (before insert), whose pairs are
+    their survivors'."""
     joins = joins or {}
 
     def resolve(ref: Ref) -> int:
@@ -503,11 +562,11 @@ def match_outcomes_apply(
             requests.append(MergeRequest(resolve(outcome.merge_into), leads[ids[n]], outcome.score, outcome.reasons))
         reviews += [(ids[n], resolve(ref), score, reasons) for ref, score, reasons in outcome.review]
     # A pair with a lead merged away here is the pair of its survivor (unless that is the other lead).
-    into = {r.merged.pk: r.survivor_id for r in requests}
+    into = {**(merged_before or {}), **{r.merged.pk: r.survivor_id for r in requests}}
     pairs = [(into.get(a, a), into.get(b, b), score, reasons) for a, b, score, reasons in reviews]
     queued = candidates_record(pairs=[pair for pair in pairs if pair[0] != pair[1]])
     leads_merge_many(requests=requests, automatic=True)
-    return set(into), queued
+    return {r.merged.pk for r in requests}, queued
 
 
 @transaction.atomic
@@ -553,13 +612,20 @@ class ChunkPlan:
     seen: set[int] = field(default_factory=set)
     #: keys skipped as too common among the stored leads
     common: set[tuple[str, str]] = field(default_factory=set)
+    #: merges into stored leads worked out before insert (their leads are inserted merged already)
+    steps: list[_MergeStep] = field(default_factory=list)
+    #: indexes of the leads those merges merge away
+    premerged: set[int] = field(default_factory=set)
 
 
 def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | None) -> ChunkPlan:
     """Match an import chunk's unsaved leads with each other and the stored leads.
 
     A lead that is a duplicate of an earlier one in the chunk joins it before insert (its empty
-    fields filled in from the duplicate); ``leads_dedupe_inserted`` finishes the rest once inserted.
+    fields filled in from the duplicate). A lead that is a duplicate of a stored lead is merged into
+    it in memory (the stored lead locked, its new values worked out) and so is inserted merged, never
+    written twice; ``leads_dedupe_inserted`` writes the rest of those merges once it has its id. The
+    caller leaves ``lead.merged_into_id`` leads out of the pipeline.
     No key is locked yet: ``leads_dedupe_inserted`` locks them at the end and matches again against
     what another worker stored meanwhile, so two chunks only take turns for that last step.
     """
@@ -576,7 +642,23 @@ def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | 
             for name in MERGE_FIELDS:
                 if _empty(getattr(leads[target], name)) and not _empty(getattr(leads[n], name)):
                     setattr(leads[target], name, getattr(leads[n], name))
-    return ChunkPlan(outcomes, keys, joins, seen, common)
+    plan = ChunkPlan(outcomes, keys, joins, seen, common)
+    into_db = [n for n, o in enumerate(outcomes) if o.merge_into is not None and o.merge_into[0] == "db"]
+    if into_db:
+        survivors = _leads_locked(outcomes[n].merge_into[1] for n in into_db)
+        ready = []
+        for n in into_db:
+            survivor = survivors.get(outcomes[n].merge_into[1])
+            if survivor is not None and survivor.status == Lead.Status.ACTIVE:
+                ready.append(n)
+            else:  # merged by another worker since it was read: matched again after insert
+                outcomes[n].merge_into = None
+        requests = [
+            MergeRequest(outcomes[n].merge_into[1], leads[n], outcomes[n].score, outcomes[n].reasons) for n in ready
+        ]
+        plan.steps = _merges_plan(requests, survivors, [leads[n] for n in ready], timezone.now())
+        plan.premerged = set(ready)
+    return plan
 
 
 def leads_dedupe_inserted(
@@ -593,9 +675,13 @@ def leads_dedupe_inserted(
     kept = [(n, lead) for n, lead in enumerate(leads) if lead is not None]
     _keys_insert((lead.pk, k, v) for n, lead in kept for k, v in sorted(plan.keys[n]))
     ids = [lead.pk if lead is not None else 0 for lead in leads]
+    premerged = {step.merged.pk: step.survivor.pk for step in plan.steps}
+    _merges_write(plan.steps, actor=None, automatic=True, now=timezone.now())
     outcomes = [o if n not in plan.joins else Outcome() for n, o in enumerate(plan.outcomes)]
-    merged, _ = match_outcomes_apply(outcomes, ids, {lead.pk: lead for _, lead in kept}, plan.joins)
-    return merged | _recheck_locked(plan, kept, outcomes, ids, definition)
+    # Merged before insert: only their review pairs are left to record (as their survivors').
+    rest = [Outcome(review=o.review) if n in plan.premerged else o for n, o in enumerate(outcomes)]
+    merged, _ = match_outcomes_apply(rest, ids, {lead.pk: lead for _, lead in kept}, plan.joins, premerged)
+    return set(premerged) | merged | _recheck_locked(plan, kept, outcomes, ids, definition)
 
 
 def _recheck_locked(

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 
+from leadflow.db import bulk_insert_rows
 from leads.models import (
     Activity,
     AuditEvent,
@@ -89,13 +90,13 @@ def audit_record_many(
     changes: Iterable[tuple[models.Model, dict[str, Any]]],
     ip_address: str | None = None,
 ) -> list[AuditEvent]:
-    """Append one audit event per ``(obj, changes)`` pair, in one INSERT."""
-    return AuditEvent.objects.bulk_create(
-        [
-            _audit_event(actor=actor, action=action, obj=obj, changes=obj_changes, ip_address=ip_address)
-            for obj, obj_changes in changes
-        ]
-    )
+    """Append one audit event per ``(obj, changes)`` pair, in one ``COPY`` (a merge step writes thousands)."""
+    events = [
+        _audit_event(actor=actor, action=action, obj=obj, changes=obj_changes, ip_address=ip_address)
+        for obj, obj_changes in changes
+    ]
+    bulk_insert_rows(events)
+    return events
 
 
 # --- Stages -----------------------------------------------------------------------------------
