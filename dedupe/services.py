@@ -178,8 +178,8 @@ def match_keys_add(leads: Sequence[Lead]) -> dict[int, list[int]]:
 def _rows_move(model: type[models.Model], moves: Mapping[int, int]) -> dict[int, list[Any]]:
     """Give ``model``'s rows of each merged lead to its survivor (``moves``: {merged id: survivor id}).
 
-    Returns {merged id: [pks of the rows moved]}. On PostgreSQL one statement (each lead's rows found
-    through the ``lead_id`` index, whatever the planner's statistics) that moves and reports them.
+    Returns {merged id: [pks of the rows moved]}. On PostgreSQL two statements whatever the number of
+    leads: one finds the rows through the ``lead_id`` index, one moves them by primary key.
     """
     moved: dict[int, list[Any]] = defaultdict(list)
     if not moves:
@@ -192,15 +192,25 @@ def _rows_move(model: type[models.Model], moves: Mapping[int, int]) -> dict[int,
         return moved
     table, pk = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
+        # Each lead's rows through the lead_id index: the LIMIT keeps the planner from turning the
+        # look-ups into a scan of the whole table (which it does for a join, whatever the statistics).
         cursor.execute(
-            f"UPDATE {table} AS t SET lead_id = s.survivor FROM (SELECT r.{pk} AS row_id, m.merged, m.survivor "
-            f"FROM (SELECT (e->>0)::bigint AS merged, (e->>1)::bigint AS survivor FROM json_array_elements(%s::json)"
-            f" AS e) AS m CROSS JOIN LATERAL (SELECT {pk} FROM {table} WHERE lead_id = m.merged) AS r) AS s "
-            f"WHERE t.{pk} = s.row_id RETURNING t.{pk}, s.merged",
-            [json.dumps(sorted(moves.items()))],
+            f"SELECT r.{pk}, m.merged FROM (SELECT e::bigint AS merged FROM json_array_elements_text(%s::json) AS e)"
+            f" AS m CROSS JOIN LATERAL (SELECT {pk} FROM {table} WHERE lead_id = m.merged LIMIT 100000) AS r",
+            [json.dumps(sorted(moves))],
         )
-        for row_id, merged_id in sorted(cursor.fetchall()):
+        rows = sorted(cursor.fetchall())
+        for row_id, merged_id in rows:
             moved[merged_id].append(row_id)
+        if rows:
+            # A VALUES list: the planner knows its size and updates by primary key.
+            cast = model._meta.pk.db_type(connection)
+            values = ", ".join([f"(%s::{cast}, %s::bigint)"] * len(rows))
+            cursor.execute(
+                f"UPDATE {table} AS t SET lead_id = v.survivor FROM (VALUES {values}) AS v(id, survivor) "
+                f"WHERE t.{pk} = v.id",
+                [value for row_id, merged_id in rows for value in (row_id, moves[merged_id])],
+            )
     return moved
 
 
