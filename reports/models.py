@@ -2,7 +2,8 @@
 
 The funnel (and the sources' and campaigns' MQL counts) would otherwise group every stage change of
 the cohort per lead on each request, seconds over a million leads. PostgreSQL keeps this table true
-with triggers on ``leads_lead`` and ``leads_stagechange`` (``reports/migrations/0002_lead_milestones.py``),
+with triggers on ``leads_lead``, ``leads_stagechange`` (``reports/migrations/0002_lead_milestones.py``)
+and ``leads_opportunity`` (``0003_milestone_won_deals.py``),
 the one mechanism that sees every write path: services, the pipeline's bulk inserts, imports and
 ``COPY``, merges moving stage changes between leads and their undo, deletes. SQLite (``make run``)
 has no such triggers: there the table stays empty and the reports compute from the stage changes.
@@ -39,6 +40,9 @@ class LeadMilestone(models.Model):
     sql_at = models.DateTimeField(null=True)
     opportunity_at = models.DateTimeField(null=True)
     won_at = models.DateTimeField(null=True)
+    #: The lead's won opportunities (at most one today) and their amount, for revenue per source and campaign.
+    won_deals = models.PositiveSmallIntegerField(db_default=0)
+    won_revenue = models.DecimalField(max_digits=16, decimal_places=2, db_default=0)
 
     class Meta:
         ordering = ["lead_id"]
@@ -56,6 +60,8 @@ class LeadMilestone(models.Model):
                     "sql_at",
                     "opportunity_at",
                     "won_at",
+                    "won_deals",
+                    "won_revenue",
                 ],
                 name="milestone_created_idx",
             )

@@ -241,10 +241,11 @@ MEDIAN_WORK_MEM = "64MB"
 
 
 def _milestone_groups(filters: ReportFilter) -> list[dict[str, Any]]:
-    """Per (source, campaign): the cohort's leads, accepted leads and leads that reached each funnel stage.
+    """Per (source, campaign): the cohort's leads, accepted leads, leads that reached each funnel stage,
+    won deals and their revenue.
 
     One grouped scan of ``LeadMilestone`` (index-only for a date range), once per filter: it also
-    gives the lead volume of the sources, campaigns and alignment reports.
+    gives the volume and revenue of the sources, campaigns and alignment reports.
     """
     if "milestones" not in filters.memo:
         reached = {f"{stage}_at": Count(f"{stage}_at") for stage in FUNNEL_STAGES}
@@ -252,7 +253,13 @@ def _milestone_groups(filters: ReportFilter) -> list[dict[str, Any]]:
             LeadMilestone.objects.filter(filters.lead_q())
             .order_by()
             .values("source_id", "campaign_id")
-            .annotate(leads=Count("pk"), accepted=Count("accepted_at"), **reached)
+            .annotate(
+                leads=Count("pk"),
+                accepted=Count("accepted_at"),
+                won=Sum("won_deals"),
+                revenue=Sum("won_revenue"),
+                **reached,
+            )
         )
     return filters.memo["milestones"]
 
@@ -374,6 +381,12 @@ def _yield_by_source_and_campaign(filters: ReportFilter) -> dict[tuple[int, int 
             .annotate(n=Count("lead_id", distinct=True))
         ):
             figures[row["lead__source_id"], row["lead__campaign_id"]].mqls = row["n"]
+    if filters.maintained:
+        for row in _milestone_groups(filters):
+            entry = figures[row["source_id"], row["campaign_id"]]
+            entry.won, entry.revenue = row["won"], row["revenue"]
+        filters.memo["yield"] = dict(figures)
+        return filters.memo["yield"]
     for row in (
         Opportunity.objects.filter(filters.events_q(), stage=Opportunity.Stage.WON)
         .order_by()

@@ -20,9 +20,6 @@ FIRSTS = ", ".join(f"min(created_at) FILTER (WHERE to_stage = '{stage}') AS {sta
 IN_FUNNEL = "to_stage IN (" + ", ".join(f"'{stage}'" for stage in STAGES) + ")"
 
 CREATE = f"""
-ALTER TABLE reports_leadmilestone ADD CONSTRAINT reports_leadmilestone_lead_fk
-    FOREIGN KEY (lead_id) REFERENCES leads_lead (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
-
 CREATE FUNCTION reports_milestones_recompute(lead_ids bigint[]) RETURNS void LANGUAGE sql AS $$
     UPDATE reports_leadmilestone m
        SET {", ".join(f"{stage}_at = f.{stage}_at" for stage in STAGES)}
@@ -95,6 +92,9 @@ SELECT l.id, l.created_at, l.status, l.source_id, l.campaign_id, l.accepted_at, 
   FROM leads_lead l
   LEFT JOIN (SELECT lead_id, {FIRSTS} FROM leads_stagechange WHERE {IN_FUNNEL} GROUP BY lead_id) f
     ON f.lead_id = l.id;
+-- After the backfill (one validating pass), and immediate: a deleted lead takes its row along at once.
+ALTER TABLE reports_leadmilestone ADD CONSTRAINT reports_leadmilestone_lead_fk
+    FOREIGN KEY (lead_id) REFERENCES leads_lead (id) ON DELETE CASCADE;
 ANALYZE reports_leadmilestone;
 """
 
