@@ -13,10 +13,11 @@ has no ``percentile_cont``: there the medians are taken in Python from one narro
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -240,6 +241,15 @@ def _funnel_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, dict
 MEDIAN_WORK_MEM = "64MB"
 
 
+@contextlib.contextmanager
+def _sort_memory() -> Iterator[None]:
+    """A transaction whose sorts may use ``MEDIAN_WORK_MEM`` (PostgreSQL's ``SET LOCAL``)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL work_mem = '{MEDIAN_WORK_MEM}'")
+        yield
+
+
 def _milestone_groups(filters: ReportFilter) -> list[dict[str, Any]]:
     """Per (source, campaign): the cohort's leads, accepted leads, leads that reached each funnel stage,
     won deals and their revenue.
@@ -276,8 +286,7 @@ def _milestone_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, d
     if medians:
         columns = {"new": "created_at", **{stage: f"{stage}_at" for stage in FUNNEL_STAGES}}
         middles = {stage: Median(EpochSeconds(F(columns[stage]) - F(columns[before]))) for before, stage in _PAIRS}
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL work_mem = '{MEDIAN_WORK_MEM}'")
+        with _sort_memory():
             total.medians = LeadMilestone.objects.filter(filters.lead_q()).aggregate(**middles)
     return total, groups
 
@@ -528,14 +537,15 @@ def report_reps(*, filters: ReportFilter) -> list[RepResponseRow]:
     # Routing, a claim or a reassignment sets ``assigned_at`` when it gives a lead to a rep.
     owned = filters.leads().filter(owner__isnull=False, assigned_at__isnull=False).values("owner_id")
     if _has_percentile():
-        figures = {
-            row["owner_id"]: row
-            for row in owned.annotate(
-                assigned=Count("id"),
-                accepted=Count("id", filter=Q(accepted_at__isnull=False)),
-                median=Median(response, filter=Q(accepted_at__isnull=False)),
-            )
-        }
+        with _sort_memory():  # hundreds of thousands of owned leads sorted by rep, then each rep's timings
+            figures = {
+                row["owner_id"]: row
+                for row in owned.annotate(
+                    assigned=Count("id"),
+                    accepted=Count("id", filter=Q(accepted_at__isnull=False)),
+                    median=Median(response, filter=Q(accepted_at__isnull=False)),
+                )
+            }
     else:
         figures = {}
         timings: dict[int, list[float]] = defaultdict(list)
@@ -565,9 +575,18 @@ def report_reps(*, filters: ReportFilter) -> list[RepResponseRow]:
 
 def sla_breaches_by_rep_user(*, filters: ReportFilter) -> dict[int, int]:
     """SLA breaches of the cohort's leads per rep (by the rep's user id), in one grouped query."""
+    if filters.maintained:
+        # The breaches are grouped by rep alone: a semi-join to the narrow milestone table finds the
+        # cohort's without joining the wide lead rows.
+        cohort = LeadMilestone.objects.filter(filters.lead_q()).values("lead_id")
+        in_cohort = Q(lead_id__in=cohort)
+        if filters.date_from is not None:
+            in_cohort &= Q(breached_at__gte=day_start(filters.date_from))
+    else:
+        in_cohort = filters.events_q("breached_at")
     return {
         row["rep__user_id"]: row["n"]
-        for row in SlaBreach.objects.filter(filters.events_q("breached_at"), rep__isnull=False)
+        for row in SlaBreach.objects.filter(in_cohort, rep__isnull=False)
         .order_by()
         .values("rep__user_id")
         .annotate(n=Count("id"))

@@ -27,6 +27,7 @@ from reports.selectors import (
     report_alignment,
     report_campaigns,
     report_funnel,
+    report_reps,
     report_sources,
 )
 from scoring.rescore import rescore_job_start
@@ -36,7 +37,7 @@ from tests.reports.data import T0
 pytestmark = pytest.mark.django_db
 
 MARCH = {"date_from": datetime.date(2026, 3, 1), "date_to": datetime.date(2026, 3, 31)}
-REPORTS = (report_funnel, report_sources, report_campaigns, report_alignment)
+REPORTS = (report_funnel, report_sources, report_campaigns, report_alignment, report_reps)
 
 
 @pytest.fixture
