@@ -9,6 +9,10 @@ panel answers for the same leads. Rep load is the exception: it is the reps' loa
 Nothing here loops over leads in Python: each figure is grouped SQL (conditional ``COUNT``/``SUM``
 with ``FILTER``, ``percentile_cont`` for medians on PostgreSQL). SQLite, which ``make run`` uses,
 has no ``percentile_cont``: there the medians are taken in Python from one narrow query.
+
+On PostgreSQL the funnel, MQL counts, lead volume and won revenue read ``reports.LeadMilestone``,
+one row per lead kept true by triggers (see ``reports/models.py``); ``ReportFilter(live=True)``, and
+SQLite always, compute the same figures from the stage changes and opportunities instead.
 """
 
 from __future__ import annotations
