@@ -9,24 +9,30 @@ panel answers for the same leads. Rep load is the exception: it is the reps' loa
 Nothing here loops over leads in Python: each figure is grouped SQL (conditional ``COUNT``/``SUM``
 with ``FILTER``, ``percentile_cont`` for medians on PostgreSQL). SQLite, which ``make run`` uses,
 has no ``percentile_cont``: there the medians are taken in Python from one narrow query.
+
+On PostgreSQL the funnel, MQL counts, lead volume and won revenue read ``reports.LeadMilestone``,
+one row per lead kept true by triggers (see ``reports/models.py``); ``ReportFilter(live=True)``, and
+SQLite always, compute the same figures from the stage changes and opportunities instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Aggregate, Count, F, FloatField, Func, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from leads.models import Campaign, Lead, Opportunity, Source, Stage, StageChange
+from reports.models import LeadMilestone
 from routing.models import Assignment, Rejection, Rep, SlaBreach, Territory
 from routing.selectors import rep_load
 
@@ -48,6 +54,9 @@ class ReportFilter:
     campaign: Campaign | None = None
     territory: Territory | None = None
     stuck_days: int = DEFAULT_STUCK_DAYS
+    #: Compute the funnel from the stage changes instead of the maintained ``LeadMilestone`` table
+    #: (the reference the table is checked against; SQLite always does).
+    live: bool = False
     #: Figures shared by several reports, computed once per filter (the dashboard asks for them all).
     memo: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -68,8 +77,13 @@ class ReportFilter:
             if self.date_from is not None:  # assigned after it was created
                 in_territory = in_territory.filter(created_at__gte=day_start(self.date_from))
             in_territory = in_territory.values("lead_id")
-            conditions[f"{prefix}id__in"] = in_territory
+            conditions[f"{prefix}pk__in"] = in_territory
         return Q(**conditions)
+
+    @property
+    def maintained(self) -> bool:
+        """Whether the funnel comes from ``LeadMilestone`` (kept by PostgreSQL triggers) rather than live."""
+        return not self.live and _has_percentile()
 
     def leads(self) -> QuerySet[Lead]:
         return Lead.objects.filter(self.lead_q()).order_by()
@@ -104,9 +118,13 @@ class Median(Aggregate):
 
 
 class EpochSeconds(Func):
-    """Seconds in an interval (``later - earlier``), as a float."""
+    """Seconds in an interval (``later - earlier``), as a float.
 
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    ``date_part`` rather than ``EXTRACT``: since PostgreSQL 14 ``EXTRACT`` returns ``numeric``, and
+    sorting a million numerics for a median takes twice as long as sorting floats.
+    """
+
+    template = "date_part('epoch', %(expressions)s)"
     output_field = FloatField()
 
 
@@ -167,6 +185,10 @@ def _funnel_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, dict
     cached = filters.memo.get("reach")
     if cached is not None and (cached[0] or not medians):
         return cached[1], cached[2]
+    if filters.maintained:
+        total, groups = _milestone_reach(filters, medians=medians)
+        filters.memo["reach"] = (medians, total, groups)
+        return total, groups
     firsts = {f"{stage}_at": Min("created_at", filter=Q(to_stage=stage)) for stage in FUNNEL_STAGES}
     per_lead = (
         StageChange.objects.filter(filters.events_q(), to_stage__in=FUNNEL_STAGES)
@@ -217,6 +239,60 @@ def _funnel_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, dict
             )
     filters.memo["reach"] = (medians, total, dict(groups))
     return total, dict(groups)
+
+
+#: Memory for the median sorts: at the default 4 MB, a million durations spill to disk (twice the time).
+MEDIAN_WORK_MEM = "64MB"
+
+
+@contextlib.contextmanager
+def _sort_memory() -> Iterator[None]:
+    """A transaction whose sorts may use ``MEDIAN_WORK_MEM`` (PostgreSQL's ``SET LOCAL``)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL work_mem = '{MEDIAN_WORK_MEM}'")
+        yield
+
+
+def _milestone_groups(filters: ReportFilter) -> list[dict[str, Any]]:
+    """Per (source, campaign): the cohort's leads, accepted leads, leads that reached each funnel stage,
+    won deals and their revenue.
+
+    One grouped scan of ``LeadMilestone`` (index-only for a date range), once per filter: it also
+    gives the volume and revenue of the sources, campaigns and alignment reports.
+    """
+    if "milestones" not in filters.memo:
+        reached = {f"{stage}_at": Count(f"{stage}_at") for stage in FUNNEL_STAGES}
+        filters.memo["milestones"] = list(
+            LeadMilestone.objects.filter(filters.lead_q())
+            .order_by()
+            .values("source_id", "campaign_id")
+            .annotate(
+                leads=Count("pk"),
+                accepted=Count("accepted_at"),
+                won=Sum("won_deals"),
+                revenue=Sum("won_revenue"),
+                **reached,
+            )
+        )
+    return filters.memo["milestones"]
+
+
+def _milestone_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, dict[tuple[int, int | None], _Reach]]:
+    """The funnel counts (total and per source and campaign) and medians from the maintained table."""
+    total = _Reach()
+    groups: dict[tuple[int, int | None], _Reach] = {}
+    for row in _milestone_groups(filters):
+        reach = groups[row["source_id"], row["campaign_id"]] = _Reach()
+        for stage in FUNNEL_STAGES:
+            reach.counts[stage] = row[f"{stage}_at"]
+            total.counts[stage] += row[f"{stage}_at"]
+    if medians:
+        columns = {"new": "created_at", **{stage: f"{stage}_at" for stage in FUNNEL_STAGES}}
+        middles = {stage: Median(EpochSeconds(F(columns[stage]) - F(columns[before]))) for before, stage in _PAIRS}
+        with _sort_memory():
+            total.medians = LeadMilestone.objects.filter(filters.lead_q()).aggregate(**middles)
+    return total, groups
 
 
 def report_funnel(*, filters: ReportFilter) -> list[FunnelStep]:
@@ -277,6 +353,11 @@ class _Yield:
 
 def _lead_volume(filters: ReportFilter) -> dict[tuple[int, int | None], _Yield]:
     """The cohort's leads and accepted leads per (source, campaign): one index-only grouped query, once."""
+    if "volume" not in filters.memo and filters.maintained:
+        filters.memo["volume"] = {
+            (row["source_id"], row["campaign_id"]): _Yield(leads=row["leads"], accepted=row["accepted"])
+            for row in _milestone_groups(filters)
+        }
     if "volume" not in filters.memo:
         figures: dict[tuple[int, int | None], _Yield] = {}
         for row in (
@@ -301,7 +382,7 @@ def _yield_by_source_and_campaign(filters: ReportFilter) -> dict[tuple[int, int 
     figures: dict[tuple[int, int | None], _Yield] = defaultdict(_Yield)
     for key, volume in _lead_volume(filters).items():
         figures[key].leads, figures[key].accepted = volume.leads, volume.accepted
-    if "reach" in filters.memo:
+    if "reach" in filters.memo or filters.maintained:
         _, groups = _funnel_reach(filters, medians=False)
         for key, reach in groups.items():
             figures[key].mqls = reach.counts[Stage.MQL]
@@ -313,6 +394,12 @@ def _yield_by_source_and_campaign(filters: ReportFilter) -> dict[tuple[int, int 
             .annotate(n=Count("lead_id", distinct=True))
         ):
             figures[row["lead__source_id"], row["lead__campaign_id"]].mqls = row["n"]
+    if filters.maintained:
+        for row in _milestone_groups(filters):
+            entry = figures[row["source_id"], row["campaign_id"]]
+            entry.won, entry.revenue = row["won"], row["revenue"]
+        filters.memo["yield"] = dict(figures)
+        return filters.memo["yield"]
     for row in (
         Opportunity.objects.filter(filters.events_q(), stage=Opportunity.Stage.WON)
         .order_by()
@@ -454,14 +541,15 @@ def report_reps(*, filters: ReportFilter) -> list[RepResponseRow]:
     # Routing, a claim or a reassignment sets ``assigned_at`` when it gives a lead to a rep.
     owned = filters.leads().filter(owner__isnull=False, assigned_at__isnull=False).values("owner_id")
     if _has_percentile():
-        figures = {
-            row["owner_id"]: row
-            for row in owned.annotate(
-                assigned=Count("id"),
-                accepted=Count("id", filter=Q(accepted_at__isnull=False)),
-                median=Median(response, filter=Q(accepted_at__isnull=False)),
-            )
-        }
+        with _sort_memory():  # hundreds of thousands of owned leads sorted by rep, then each rep's timings
+            figures = {
+                row["owner_id"]: row
+                for row in owned.annotate(
+                    assigned=Count("id"),
+                    accepted=Count("id", filter=Q(accepted_at__isnull=False)),
+                    median=Median(response, filter=Q(accepted_at__isnull=False)),
+                )
+            }
     else:
         figures = {}
         timings: dict[int, list[float]] = defaultdict(list)
@@ -491,9 +579,18 @@ def report_reps(*, filters: ReportFilter) -> list[RepResponseRow]:
 
 def sla_breaches_by_rep_user(*, filters: ReportFilter) -> dict[int, int]:
     """SLA breaches of the cohort's leads per rep (by the rep's user id), in one grouped query."""
+    if filters.maintained:
+        # The breaches are grouped by rep alone: a semi-join to the narrow milestone table finds the
+        # cohort's without joining the wide lead rows.
+        cohort = LeadMilestone.objects.filter(filters.lead_q()).values("lead_id")
+        in_cohort = Q(lead_id__in=cohort)
+        if filters.date_from is not None:
+            in_cohort &= Q(breached_at__gte=day_start(filters.date_from))
+    else:
+        in_cohort = filters.events_q("breached_at")
     return {
         row["rep__user_id"]: row["n"]
-        for row in SlaBreach.objects.filter(filters.events_q("breached_at"), rep__isnull=False)
+        for row in SlaBreach.objects.filter(in_cohort, rep__isnull=False)
         .order_by()
         .values("rep__user_id")
         .annotate(n=Count("id"))

@@ -62,7 +62,7 @@ class ReportData:
 
 def _lead(source: Source, campaign: Campaign | None, created: datetime.datetime, **fields) -> Lead:
     lead = LeadFactory(source=source, campaign=campaign, **fields)
-    Lead.objects.filter(pk=lead.pk).update(created_at=created)
+    Lead.objects.filter(pk=lead.pk).update(created_at=created, stage_changed_at=created)
     lead.refresh_from_db()
     return lead
 

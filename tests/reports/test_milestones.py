@@ -1,0 +1,217 @@
+"""The maintained funnel table (``LeadMilestone``) stays true to the stage changes on every write path.
+
+PostgreSQL triggers keep it; each test writes through a public service (stage moves, conversion and
+closing, merges and their undo, imports with ``COPY``, rescoring, deletes), then checks the table
+row by row against a recomputation from ``Lead`` and ``StageChange``, and every report that reads it
+against the same report computed live from the stage changes (``ReportFilter(live=True)``).
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from dedupe.services import lead_merge, merge_undo
+from leads.imports import import_job_create
+from leads.lifecycle import lead_convert, opportunity_close
+from leads.models import Activity, Lead, LeadDefinition, Opportunity, RescoreJob, Stage, StageChange
+from leads.services import lead_change_stage
+from reports.models import LeadMilestone
+from reports.selectors import (
+    FUNNEL_STAGES,
+    ReportFilter,
+    report_alignment,
+    report_campaigns,
+    report_funnel,
+    report_reps,
+    report_sources,
+)
+from scoring.rescore import rescore_job_start
+from tests.factories import ActivityFactory, LeadDefinitionFactory, LeadFactory
+from tests.reports.data import T0
+
+pytestmark = pytest.mark.django_db
+
+MARCH = {"date_from": datetime.date(2026, 3, 1), "date_to": datetime.date(2026, 3, 31)}
+REPORTS = (report_funnel, report_sources, report_campaigns, report_alignment, report_reps)
+
+
+@pytest.fixture
+def run(django_capture_on_commit_callbacks):
+    """Call a service and run what it queued on commit (import reader, pipeline, rescore chunks)."""
+
+    def call(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return call
+
+
+def expected_milestones() -> dict[int, tuple]:
+    """Every lead's row as the triggers should keep it, recomputed from the leads and their stage changes."""
+    firsts: dict[int, dict[str, datetime.datetime]] = {}
+    for lead_id, stage, at in StageChange.objects.filter(to_stage__in=FUNNEL_STAGES).values_list(
+        "lead_id", "to_stage", "created_at"
+    ):
+        seen = firsts.setdefault(lead_id, {})
+        seen[stage] = min(at, seen.get(stage, at))
+    deals: dict[int, tuple[int, Decimal]] = {}
+    for lead_id, amount in Opportunity.objects.filter(stage=Opportunity.Stage.WON).values_list("lead_id", "amount"):
+        count, revenue = deals.get(lead_id, (0, Decimal("0")))
+        deals[lead_id] = (count + 1, revenue + amount)
+    return {
+        lead.pk: (
+            lead.created_at,
+            lead.status,
+            lead.source_id,
+            lead.campaign_id,
+            lead.accepted_at,
+            *(firsts.get(lead.pk, {}).get(stage) for stage in FUNNEL_STAGES),
+            *deals.get(lead.pk, (0, Decimal("0"))),
+        )
+        for lead in Lead.objects.all()
+    }
+
+
+def kept_milestones() -> dict[int, tuple]:
+    columns = (
+        "created_at",
+        "status",
+        "source_id",
+        "campaign_id",
+        "accepted_at",
+        *(f"{s}_at" for s in FUNNEL_STAGES),
+        "won_deals",
+        "won_revenue",
+    )
+    return {row[0]: row[1:] for row in LeadMilestone.objects.values_list("lead_id", *columns)}
+
+
+def assert_true_to_the_stage_changes(**filters) -> None:
+    assert kept_milestones() == expected_milestones()
+    for report in REPORTS:
+        assert report(filters=ReportFilter(**filters)) == report(filters=ReportFilter(**filters, live=True)), report
+
+
+def reached(stage: str, **filters) -> int:
+    return next(step.leads for step in report_funnel(filters=ReportFilter(**filters)) if step.stage == stage)
+
+
+def test_the_table_matches_the_hand_made_data_for_every_filter(report_data):
+    assert_true_to_the_stage_changes(**MARCH)
+    assert_true_to_the_stage_changes()
+    assert_true_to_the_stage_changes(campaign=report_data.spring)
+    assert_true_to_the_stage_changes(source=report_data.events)
+    assert_true_to_the_stage_changes(**MARCH, territory=report_data.west)
+
+
+def test_stage_moves_conversion_and_closing_won_move_the_funnel(report_data):
+    olga, lead = report_data.olga.user, report_data.leads["L9"]  # an owned MQL at +5
+    assert (reached(Stage.SAL), reached(Stage.WON)) == (3, 2)
+
+    lead_change_stage(lead=lead, to_stage=Stage.SAL, actor=olga)
+    assert_true_to_the_stage_changes(**MARCH)
+    assert reached(Stage.SAL) == 4
+
+    conversion = lead_convert(lead=lead, actor=olga, amount="8000", expected_close_on=timezone.localdate())
+    assert_true_to_the_stage_changes(**MARCH)
+    assert (reached(Stage.SQL), reached(Stage.OPPORTUNITY)) == (4, 4)
+
+    opportunity_close(opportunity=conversion.opportunity, outcome=Opportunity.Stage.WON, actor=olga, amount="9000")
+    assert_true_to_the_stage_changes(**MARCH)
+    assert reached(Stage.WON) == 3
+    row = LeadMilestone.objects.get(pk=lead.pk)
+    assert row.won_at == StageChange.objects.get(lead=lead, to_stage="won").created_at
+    assert (row.won_deals, row.won_revenue) == (1, Decimal("9000"))
+    summer = next(row for row in report_campaigns(filters=ReportFilter(**MARCH)) if row.key == "summer")
+    assert (summer.won, summer.revenue) == (1, Decimal("9000"))
+
+
+def test_a_merged_lead_drops_out_with_its_stage_changes_moved_and_undo_puts_both_back(report_data):
+    survivor, merged = report_data.leads["L4"], report_data.leads["L3"]  # L3 became an MQL at +1; L4 never moved
+    before = kept_milestones()
+
+    merge = lead_merge(survivor=survivor, merged=merged, actor=None)
+    assert_true_to_the_stage_changes(**MARCH)
+    assert LeadMilestone.objects.get(pk=merged.pk).status == Lead.Status.MERGED
+    moved = LeadMilestone.objects.get(pk=survivor.pk)
+    assert moved.mql_at == T0 + datetime.timedelta(hours=1)  # the merged lead's MQL move now counts for L4
+    assert reached(Stage.MQL, **MARCH) == 5  # L1, L2, L4 (from L3), L5, L9: L3 itself no longer counts
+
+    merge_undo(merge=merge, actor=None)
+    assert_true_to_the_stage_changes(**MARCH)
+    assert kept_milestones() == before
+
+
+def test_imported_leads_written_with_copy_are_in_the_table(run):
+    LeadDefinitionFactory()
+    header = "external_id,first_name,last_name,email,title,company,website,industry,employees,country\n"
+    rows = "".join(
+        f"x-{n},Ann{n},Lee,ann{n}@acme{n}.com,VP Marketing,Acme {n},acme{n}.com,software,500,US\n" for n in range(6)
+    )
+    upload = SimpleUploadedFile("leads.csv", (header + rows).encode())
+    from tests.factories import SourceFactory
+
+    run(import_job_create, source=SourceFactory(slug="fair"), upload=upload)
+
+    assert Lead.objects.count() == 6
+    assert_true_to_the_stage_changes()
+    assert LeadMilestone.objects.count() == 6
+
+
+def test_rescoring_that_qualifies_a_lead_sets_its_mql_time(run):
+    LeadDefinitionFactory(rules={"fit": []}, status=LeadDefinition.Status.RETIRED, retired_at=timezone.now())
+    published = LeadDefinitionFactory(
+        rules={
+            "fit": [{"id": "vp", "label": "VP", "field": "seniority", "op": "eq", "value": "vp", "points": 30}],
+            "engagement": [{"id": "w", "activity": "webinar", "label": "Webinar", "points": 40, "half_life_days": 30}],
+            "thresholds": {"mql": 60},
+        }
+    )
+    rising = LeadFactory(stage=Stage.NURTURE, seniority="vp")
+    ActivityFactory(lead=rising, kind=Activity.Kind.WEBINAR)
+    falling = LeadFactory(stage=Stage.MQL, score=80)
+    StageChange.objects.create(lead=falling, from_stage=Stage.NEW, to_stage=Stage.MQL)
+    assert LeadMilestone.objects.get(pk=rising.pk).mql_at is None
+
+    run(rescore_job_start, definition=published, reason=RescoreJob.Reason.PUBLISH)
+
+    assert Lead.objects.get(pk=rising.pk).stage == Stage.MQL
+    assert LeadMilestone.objects.get(pk=rising.pk).mql_at is not None
+    assert LeadMilestone.objects.get(pk=falling.pk).mql_at is not None  # fell back to nurture: it was an MQL
+    assert_true_to_the_stage_changes()
+
+
+def test_deleting_stage_changes_or_a_lead_recomputes_or_removes_its_row(report_data):
+    lead = report_data.leads["L1"]
+    StageChange.objects.filter(lead=lead, to_stage__in=[Stage.WON, Stage.OPPORTUNITY]).delete()
+    assert_true_to_the_stage_changes(**MARCH)
+    row = LeadMilestone.objects.get(pk=lead.pk)
+    assert (row.opportunity_at, row.won_at, row.sql_at) == (None, None, T0 + datetime.timedelta(hours=30))
+
+    lonely = report_data.leads["L4"]
+    Lead.objects.filter(pk=lonely.pk).delete()
+    assert not LeadMilestone.objects.filter(pk=lonely.pk).exists()
+    assert_true_to_the_stage_changes(**MARCH)
+
+
+def test_a_deal_deleted_or_its_amount_corrected_changes_the_revenue(report_data):
+    Opportunity.objects.filter(lead=report_data.leads["L5"]).update(amount=Decimal("31000"))
+    Opportunity.objects.filter(lead=report_data.leads["L1"]).delete()
+    assert_true_to_the_stage_changes(**MARCH)
+    assert [(row.key, row.won, row.revenue) for row in report_sources(filters=ReportFilter(**MARCH))] == [
+        ("events", 1, Decimal("31000")),
+        ("web", 0, Decimal("0")),
+    ]
+
+
+def test_a_lead_moved_to_another_campaign_or_date_moves_in_the_reports(report_data):
+    lead = report_data.leads["L3"]
+    Lead.objects.filter(pk=lead.pk).update(campaign=report_data.spring, created_at=T0 - datetime.timedelta(days=60))
+    assert_true_to_the_stage_changes(**MARCH)
+    assert_true_to_the_stage_changes(campaign=report_data.spring)
+    assert reached(Stage.MQL, **MARCH) == 4
