@@ -88,3 +88,25 @@ def workers(db_name: str, *, processes: int = 2, env: dict[str, str] | None = No
             log.close()
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(queue)
+
+
+def copy_seconds(path: Path) -> float:
+    """Seconds a plain PostgreSQL ``COPY`` of the CSV at ``path`` into an unlogged table of text columns takes:
+    the baseline a bench's figure is put beside (measured in the same run, so the machine's load counts alike)."""
+    from django.db import connection
+
+    with path.open(encoding="utf-8") as handle:
+        header = handle.readline().strip().split(",")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy_baseline")
+        cursor.execute("CREATE UNLOGGED TABLE bench_copy_baseline (" + ", ".join(f'"{h}" text' for h in header) + ")")
+        start = time.perf_counter()
+        with (
+            path.open("rb") as handle,
+            cursor.copy("COPY bench_copy_baseline FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+        ):
+            while data := handle.read(1 << 20):
+                copy.write(data)
+        elapsed = time.perf_counter() - start
+        cursor.execute("DROP TABLE bench_copy_baseline")
+    return elapsed

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import sys
 import time
@@ -23,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import setup_django, workers
+from common import copy_seconds, setup_django, workers
 
 HEADER = ["person", "first_name", "last_name", "email", "phone", "company", "title", "street", "city",
           "postal_code", "country"]  # fmt: skip
@@ -179,12 +180,15 @@ def run(rows: int, processes: int) -> dict[str, float]:
         elapsed = time.perf_counter() - start
     assert job.status == ImportJob.Status.DONE, job.error
     precision, recall, f1, leads = evaluate(job)
+    baseline = copy_seconds(path)
     result = {"rows": rows, "seconds": elapsed, "rows_s": rows / elapsed, "precision": precision, "recall": recall,
               "f1": f1, "leads": leads, "merged": job.rows_merged,
-              "review": DuplicateCandidate.objects.count()}  # fmt: skip
+              "review": DuplicateCandidate.objects.count(), "copy": baseline}  # fmt: skip
     print(f"{rows:>7,} rows: {elapsed:5.1f} s, {rows / elapsed:6,.0f} leads/s; merged {job.rows_merged:,} rows into "
           f"{leads:,} leads, {result['review']:,} pairs for review; pairwise precision {precision:.4f}, "
           f"recall {recall:.4f}, F1 {f1:.4f}", flush=True)  # fmt: skip
+    print(f"{rows:>7,} rows: plain COPY of the same file {baseline:.2f} s; import / COPY {elapsed / baseline:.0f}x; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)  # fmt: skip
     return result
 
 

@@ -196,12 +196,15 @@ def match_batch(
     lock: bool = True,
     seen: set[int] | None = None,
     skipped: set[tuple[str, str]] | None = None,
+    older_only: bool = False,
 ) -> tuple[list[Outcome], list[set[tuple[str, str]]]]:
     """Match each of ``records`` against the stored leads and the records before it in the batch.
 
     ``ids`` are the records' own lead ids when they are stored already (their keys and pairs
     dismissed before count). Returns an outcome per record and each record's keys; ``seen`` and
     ``skipped``, when given, get the ids of the stored leads found and the keys skipped as too common.
+    With ``older_only`` (stored records, ``ids`` ascending) a record is compared only with leads of a
+    smaller id, so a re-run over stored leads considers each pair once, from its newer lead.
     """
     auto, review = thresholds(rules)
     ids = list(ids) if ids is not None else [None] * len(records)
@@ -219,13 +222,15 @@ def match_batch(
     dismissed = _dismissed(own | {k.root for k in known.values()})
     created = {k.root: k.root_created for k in known.values()}
     batch_index: dict[tuple[str, str], list[int]] = defaultdict(list)
+    position = {lead_id: n for n, lead_id in enumerate(ids) if lead_id}
     roots: list[Ref] = []  # the root each batch record ended up with
     outcomes: list[Outcome] = []
     for n, record in enumerate(records):
         shared: dict[Ref, int] = defaultdict(int)  # candidate record -> keys shared
+        newest = ids[n] if older_only and ids[n] is not None else None
         for key in keys[n]:
             for lead_id in hits.get(key, ()):
-                if lead_id in known:
+                if lead_id in known and (newest is None or lead_id < newest):
                     shared[("db", lead_id)] += 1
             for m in batch_index.get(key, ()):
                 shared[("new", m)] += 1
@@ -233,6 +238,11 @@ def match_batch(
         for ref, _ in sorted(shared.items(), key=lambda item: -item[1])[:MAX_CANDIDATES]:
             if ref[0] == "db":
                 other, root, age = known[ref[1]].fields, ("db", known[ref[1]].root), (0, known[ref[1]].root_created)
+                if root[1] in position:  # merged into a lead of this batch: where that one ended up
+                    if position[root[1]] > n:
+                        continue  # a later record of the batch, which meets this pair from its side
+                    root = roots[position[root[1]]]
+                    age = (0, created.get(root[1], age[1])) if root[0] == "db" else (1, root[1])
             else:
                 other, root = records[ref[1]], roots[ref[1]]
                 age = (0, created[root[1]]) if root[0] == "db" else (1, root[1])

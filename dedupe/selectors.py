@@ -41,14 +41,57 @@ def lead_duplicates(*, lead: Lead, user: AbstractBaseUser | AnonymousUser) -> li
     return sorted(result, key=lambda d: (-d.score, d.lead.pk))
 
 
-def candidate_list_for_review(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[DuplicateCandidate]:
-    """Pairs waiting for review whose two leads ``user`` may see, the likeliest first."""
-    visible = lead_list_visible(user=user).filter(status=Lead.Status.ACTIVE)
-    return (
+def candidate_list_for_review(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    status: str | None = None,
+    source: str = "",
+    lead_id: int | None = None,
+) -> QuerySet[DuplicateCandidate]:
+    """Pairs whose two leads ``user`` may see, the likeliest first: of one ``status`` if given, with a
+    lead from ``source`` (a slug) if given, with lead ``lead_id`` if given.
+
+    Open pairs are those of two active leads: a pair whose lead was merged away since (into a third
+    lead) waits for nobody and is left out.
+    """
+    visible = lead_list_visible(user=user)
+    pairs = (
         DuplicateCandidate.objects.filter(lead_a__in=visible, lead_b__in=visible)
-        .select_related("lead_a", "lead_b", "decided_by")
+        .select_related("lead_a", "lead_b", "decided_by", "lead_a__source", "lead_b__source")
         .order_by("-score", "-id")
     )
+    if status is not None:
+        pairs = pairs.filter(status=status)
+    if status == DuplicateCandidate.Status.OPEN:
+        pairs = pairs.filter(lead_a__status=Lead.Status.ACTIVE, lead_b__status=Lead.Status.ACTIVE)
+    if source:
+        pairs = pairs.filter(Q(lead_a__source__slug=source) | Q(lead_b__source__slug=source))
+    if lead_id is not None:
+        pairs = pairs.filter(Q(lead_a_id=lead_id) | Q(lead_b_id=lead_id))
+    return pairs
+
+
+def candidate_queue(
+    *, user: AbstractBaseUser | AnonymousUser, source: str = "", lead_id: int | None = None
+) -> QuerySet[DuplicateCandidate]:
+    """The review queue: open pairs ``user`` may see, the likeliest first (see ``candidate_list_for_review``)."""
+    return candidate_list_for_review(user=user, status=DuplicateCandidate.Status.OPEN, source=source, lead_id=lead_id)
+
+
+def candidate_neighbours(
+    *, pairs: QuerySet[DuplicateCandidate], pair: DuplicateCandidate
+) -> tuple[DuplicateCandidate | None, DuplicateCandidate | None]:
+    """The pairs before and after ``pair`` in the queue's order (likeliest first), whatever its status.
+
+    After the last pair the queue starts again at its top (pairs skipped earlier), so working through
+    it ends only when nothing is left.
+    """
+    after = Q(score__lt=pair.score) | Q(score=pair.score, id__lt=pair.pk)
+    before = Q(score__gt=pair.score) | Q(score=pair.score, id__gt=pair.pk)
+    others = pairs.exclude(pk=pair.pk)
+    following = others.filter(after).first() or others.first()
+    previous = others.filter(before).order_by("score", "id").first()
+    return previous, following
 
 
 def merge_list_visible(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Merge]:

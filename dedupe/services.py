@@ -62,9 +62,26 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
+_PLAIN = (str, int, float, bool, type(None))
+_ENCODER = DjangoJSONEncoder()
+
+
 def lead_snapshot(lead: Lead) -> dict[str, Any]:
-    """Every column of ``lead`` as JSON, to put back exactly."""
-    return _jsonable({f.attname: f.value_from_object(lead) for f in Lead._meta.concrete_fields if not f.primary_key})
+    """Every column of ``lead`` as JSON, to put back exactly.
+
+    Plain values go as they are and JSON columns as stored (they are JSON already); only dates,
+    decimals and the like go through the encoder: a merge of thousands of leads snapshots each twice.
+    """
+    snapshot = {}
+    for f in _SNAPSHOT_FIELDS:
+        value = f.value_from_object(lead)
+        if not isinstance(value, _PLAIN) and not isinstance(f, models.JSONField):
+            value = _ENCODER.default(value)
+        snapshot[f.attname] = value
+    return snapshot
+
+
+_SNAPSHOT_FIELDS = [f for f in Lead._meta.concrete_fields if not f.primary_key]
 
 
 def _restore_values(snapshot: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
@@ -96,7 +113,35 @@ def match_keys_replace(*, leads: Sequence[Lead], keys: Sequence[set[tuple[str, s
     _keys_insert((lead.pk, kind, value) for lead, own in zip(leads, keys, strict=True) for kind, value in sorted(own))
 
 
-def _keys_add_many(leads: Sequence[Lead]) -> dict[int, list[int]]:
+def lead_keys_refresh(*, lead: Lead, before: Mapping[str, Any]) -> bool:
+    """Keep ``lead``'s blocking keys true after an edit (``before``: the edited fields' old values).
+
+    The keys its old values made go, those of its new values come; keys it gained from a merge stay.
+    Once the transaction commits the lead is checked for duplicates again (``lead_duplicates_recheck``).
+    Every edit path calls this: ``leads.services.lead_update`` (lead page, API) and the admin.
+    Returns whether a field the keys are made of changed.
+    """
+    record = record_of(lead)
+    changed = {name for name in before if name in record and before[name] != record[name]}
+    if not changed or lead.status != Lead.Status.ACTIVE:
+        return False
+    gone = lead_keys(record | {name: before[name] for name in changed}) - lead_keys(record)
+    if gone:
+        condition = models.Q()
+        for kind, value in gone:
+            condition |= models.Q(kind=kind, value=value)
+        MatchKey.objects.filter(condition, lead_id=lead.pk).delete()
+    match_keys_add([lead])
+    if lead.pipeline_state not in (Lead.PipelineState.RECEIVED, Lead.PipelineState.NORMALIZED):
+        # Not yet matched: the pipeline's match step will see the new values anyway.
+        from dedupe.tasks import lead_recheck_task
+
+        lead_id = lead.pk
+        transaction.on_commit(lambda: lead_recheck_task.delay(lead_id))
+    return True
+
+
+def match_keys_add(leads: Sequence[Lead]) -> dict[int, list[int]]:
     """Add the keys of each lead's fields it lacks (a survivor keeps the keys of what it was): {lead id: key ids}."""
     added: dict[int, list[int]] = defaultdict(list)
     if connection.vendor == "postgresql":
@@ -130,26 +175,52 @@ def _keys_add_many(leads: Sequence[Lead]) -> dict[int, list[int]]:
     return added
 
 
-def _rows_of(model: type[models.Model], lead_ids: Sequence[int]) -> list[tuple[int, int]]:
-    """(pk, lead id) of ``model``'s rows of ``lead_ids``: on PostgreSQL one indexed look-up per lead,
-    whatever the planner's statistics (none, before the first ANALYZE) would make of an ``IN`` list."""
+def _rows_move(model: type[models.Model], moves: Mapping[int, int]) -> dict[int, list[Any]]:
+    """Give ``model``'s rows of each merged lead to its survivor (``moves``: {merged id: survivor id}).
+
+    Returns {merged id: [pks of the rows moved]}. On PostgreSQL two statements whatever the number of
+    leads: one finds the rows through the ``lead_id`` index, one moves them by primary key.
+    """
+    moved: dict[int, list[Any]] = defaultdict(list)
+    if not moves:
+        return moved
     if connection.vendor != "postgresql":
-        return list(model.objects.filter(lead_id__in=lead_ids).values_list("pk", "lead_id"))
+        for pk, lead_id in model.objects.filter(lead_id__in=list(moves)).values_list("pk", "lead_id"):
+            moved[lead_id].append(pk)
+        for merged_id, survivor_id in moves.items():
+            model.objects.filter(pk__in=moved[merged_id]).update(lead_id=survivor_id)
+        return moved
     table, pk = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
+        # Each lead's rows through the lead_id index: the LIMIT keeps the planner from turning the
+        # look-ups into a scan of the whole table (which it does for a join, whatever the statistics).
         cursor.execute(
-            f"SELECT t.{pk}, t.lead_id FROM (SELECT json_array_elements_text(%s::json)::bigint AS id) AS l "
-            f"CROSS JOIN LATERAL (SELECT {pk}, lead_id FROM {table} WHERE lead_id = l.id) AS t",
-            [json.dumps(list(lead_ids))],
+            f"SELECT r.{pk}, m.merged FROM (SELECT e::bigint AS merged FROM json_array_elements_text(%s::json) AS e)"
+            f" AS m CROSS JOIN LATERAL (SELECT {pk} FROM {table} WHERE lead_id = m.merged LIMIT 100000) AS r",
+            [json.dumps(sorted(moves))],
         )
-        return cursor.fetchall()
+        rows = sorted(cursor.fetchall())
+        for row_id, merged_id in rows:
+            moved[merged_id].append(row_id)
+        if rows:
+            # A VALUES list: the planner knows its size and updates by primary key.
+            cast = model._meta.pk.db_type(connection)
+            values = ", ".join([f"(%s::{cast}, %s::bigint)"] * len(rows))
+            cursor.execute(
+                f"UPDATE {table} AS t SET lead_id = v.survivor FROM (VALUES {values}) AS v(id, survivor) "
+                f"WHERE t.{pk} = v.id",
+                [value for row_id, merged_id in rows for value in (row_id, moves[merged_id])],
+            )
+    return moved
 
 
 # --- Review candidates -----------------------------------------------------------------------
 
 
 def candidates_record(*, pairs: Iterable[tuple[int, int, float, list[str]]]) -> int:
-    """Put pairs in the review queue; a pair seen before keeps its status (a dismissed one stays dismissed)."""
+    """Put pairs in the review queue; a pair seen before keeps its status (a dismissed one stays dismissed).
+
+    Returns how many pairs are new in the queue."""
     rows = {}
     for a, b, score, reasons in pairs:
         if a == b:
@@ -158,8 +229,13 @@ def candidates_record(*, pairs: Iterable[tuple[int, int, float, list[str]]]) -> 
         rows[(low, high)] = DuplicateCandidate(lead_a_id=low, lead_b_id=high, score=score, reasons=reasons)
     if not rows:
         return 0
-    DuplicateCandidate.objects.bulk_create(rows.values(), ignore_conflicts=True)
-    return len(rows)
+    known = set(
+        DuplicateCandidate.objects.filter(lead_a_id__in={low for low, _ in rows}).values_list("lead_a_id", "lead_b_id")
+    )
+    DuplicateCandidate.objects.bulk_create(
+        [row for pair, row in rows.items() if pair not in known], ignore_conflicts=True
+    )
+    return len(rows.keys() - known)
 
 
 @transaction.atomic
@@ -216,79 +292,73 @@ def _take_merged(name: str, survivor: Lead, merged: Lead, choice: str | None) ->
     return (merged.created_at, merged.pk) > (survivor.created_at, survivor.pk)
 
 
-def leads_merge_many(
-    *, requests: Sequence[MergeRequest], actor: AbstractBaseUser | None = None, automatic: bool = False
-) -> list[Merge]:
-    """Merge each request's lead into its survivor, in bulk: one statement per table, not per lead.
+def merge_defaults(*, survivor: Lead, merged: Lead) -> dict[str, str]:
+    """Per merged field, whose value survivorship keeps when nobody chooses: ``"survivor"`` or ``"merged"``."""
+    return {name: "merged" if _take_merged(name, survivor, merged, None) else "survivor" for name in MERGE_FIELDS}
 
-    Per field the survivor takes the value survivorship prefers; activities, source records, raw
-    submissions and stage changes move to it; its owner stays. The merged lead keeps its fields,
-    is marked merged (its pipeline finished, its owner cleared), and stays findable.
-    """
-    if not requests:
-        return []
-    now = timezone.now()
-    survivor_ids = sorted({r.survivor_id for r in requests})
-    merged_ids = [r.merged.pk for r in requests]
-    if set(survivor_ids) & set(merged_ids) or len(set(merged_ids)) != len(merged_ids):
-        raise MergeError("A lead cannot be merged and survive in the same step.")
-    survivors = {
-        lead.pk: lead
-        for lead in Lead.objects.select_for_update(of=("self",))
-        .select_related("source")
-        .filter(pk__in=survivor_ids)
-        .order_by("pk")
-    }
-    merged_fresh = {
-        lead.pk: lead
-        for lead in Lead.objects.select_for_update(of=("self",))
-        .select_related("source")
-        .filter(pk__in=merged_ids)
-        .order_by("pk")
-    }
-    moved_rows: dict[str, dict[int, list[Any]]] = {}
-    for table, model in MOVED_MODELS.items():
-        rows: dict[int, list[Any]] = defaultdict(list)
-        for pk, lead_id in _rows_of(model, merged_ids):
-            rows[lead_id].append(pk)
-        moved_rows[table] = rows
-    merges: list[Merge] = []
-    notices: list[Activity] = []
-    updates: dict[str, list[models.Model]] = defaultdict(list)
-    audits = []
-    for request in requests:
+
+@dataclass(slots=True)
+class _MergeStep:
+    """One merge worked out in memory: written by ``_merges_write`` (once the merged lead has its id)."""
+
+    request: MergeRequest
+    survivor: Lead
+    merged: Lead
+    snapshot: dict[str, Any]
+    field_sources: dict[str, int]
+    changed: dict[str, Any]
+
+
+def _merges_plan(requests: Sequence[MergeRequest], survivors: Mapping[int, Lead], merged: Sequence[Lead | None],
+                 now: Any) -> list[_MergeStep]:  # fmt: skip
+    """Work out each merge in memory: the survivor takes, per field, the value survivorship (or the
+    person) prefers; the merged lead is marked merged. Raises ``MergeError`` before anything is written."""
+    steps = []
+    for request, lead in zip(requests, merged, strict=True):
         survivor = survivors.get(request.survivor_id)
-        merged = merged_fresh.get(request.merged.pk)
-        if survivor is None or merged is None:
+        if survivor is None or lead is None:
             raise MergeError("Both leads must exist.")
-        if survivor.status != Lead.Status.ACTIVE or merged.status != Lead.Status.ACTIVE:
+        if survivor.status != Lead.Status.ACTIVE or lead.status != Lead.Status.ACTIVE:
             raise MergeError("Only active leads can be merged.")
-        snapshot = {"survivor": lead_snapshot(survivor), "merged": lead_snapshot(merged)}
+        snapshot = {"survivor": lead_snapshot(survivor), "merged": lead_snapshot(lead)}
         field_sources: dict[str, int] = {}
         changed: dict[str, Any] = {}
         for name in MERGE_FIELDS:
-            take = _take_merged(name, survivor, merged, request.choices.get(name))
-            field_sources[name] = merged.pk if take else survivor.pk
-            if take and getattr(survivor, name) != getattr(merged, name):
-                setattr(survivor, name, getattr(merged, name))
-                changed[name] = _jsonable(getattr(merged, name))
+            take = _take_merged(name, survivor, lead, request.choices.get(name))
+            field_sources[name] = -1 if take else survivor.pk  # -1: the merged lead, whose id may come later
+            if take and getattr(survivor, name) != getattr(lead, name):
+                setattr(survivor, name, getattr(lead, name))
+                changed[name] = _jsonable(getattr(lead, name))
         for name in FILL_FIELDS:
             attname = f"{name}_id"
-            if getattr(survivor, attname) is None and getattr(merged, attname) is not None:
-                setattr(survivor, attname, getattr(merged, attname))
-                changed[attname] = getattr(merged, attname)
-                field_sources[name] = merged.pk
-        if merged.last_activity_at and (
-            survivor.last_activity_at is None or merged.last_activity_at > survivor.last_activity_at
+            if getattr(survivor, attname) is None and getattr(lead, attname) is not None:
+                setattr(survivor, attname, getattr(lead, attname))
+                changed[attname] = getattr(lead, attname)
+                field_sources[name] = -1
+        if lead.last_activity_at and (
+            survivor.last_activity_at is None or lead.last_activity_at > survivor.last_activity_at
         ):
-            survivor.last_activity_at = merged.last_activity_at
-            changed["last_activity_at"] = _jsonable(merged.last_activity_at)
+            survivor.last_activity_at = lead.last_activity_at
+            changed["last_activity_at"] = _jsonable(lead.last_activity_at)
         survivor.updated_at = now
-        merged.status, merged.merged_into_id, merged.owner_id = Lead.Status.MERGED, survivor.pk, None
-        merged.pipeline_state, merged.updated_at = Lead.PipelineState.ROUTED, now
-        moved = {table: _jsonable(rows.get(merged.pk, [])) for table, rows in moved_rows.items()}
-        for table in moved:
-            updates[table] += [MOVED_MODELS[table](pk=pk, lead_id=survivor.pk) for pk in moved_rows[table][merged.pk]]
+        lead.status, lead.merged_into_id, lead.owner_id = Lead.Status.MERGED, survivor.pk, None
+        lead.pipeline_state, lead.updated_at = Lead.PipelineState.ROUTED, now
+        steps.append(_MergeStep(request, survivor, lead, snapshot, field_sources, changed))
+    return steps
+
+
+def _merges_write(
+    steps: Sequence[_MergeStep], *, actor: AbstractBaseUser | None, automatic: bool, now: Any
+) -> list[Merge]:
+    """Write merges worked out by ``_merges_plan`` whose merged leads are stored (marked merged already):
+    their rows move to the survivors, the survivors' changed columns, notices, keys, the ``Merge``
+    records (for undo), review pairs decided, audit events. One statement per table, not per lead."""
+    actor = actor if actor is not None and actor.is_authenticated else None
+    merges: list[Merge] = []
+    notices: list[Activity] = []
+    audits = []
+    for step in steps:
+        survivor, merged, changed = step.survivor, step.merged, step.changed
         label = f"{merged.first_name} {merged.last_name}".strip() or merged.email
         notices.append(
             Activity(
@@ -297,7 +367,7 @@ def leads_merge_many(
                 occurred_at=now,
                 subject=f"Merged with {label or 'lead'} (lead #{merged.pk})"[:300],
                 body="Took from it: " + (", ".join(sorted(changed)) or "nothing (this lead's values were kept)"),
-                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor=actor,
                 meta={"merged_lead": merged.pk, "automatic": automatic, "notify": survivor.owner_id},
             )
         )
@@ -305,35 +375,37 @@ def leads_merge_many(
             Merge(
                 survivor_id=survivor.pk,
                 merged_id=merged.pk,
-                score=request.score,
-                reasons=request.reasons,
+                score=step.request.score,
+                reasons=step.request.reasons,
                 automatic=automatic,
-                snapshot=snapshot,
-                moved=moved,
-                field_sources=field_sources,
+                snapshot=step.snapshot,
+                moved={},
+                field_sources={k: merged.pk if v == -1 else v for k, v in step.field_sources.items()},
                 changed=changed,
-                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor=actor,
             )
         )
+        before = step.snapshot["survivor"]
         audits.append(
-            (
-                survivor,
-                {"merged_lead": [None, merged.pk], **{k: [snapshot["survivor"].get(k), v] for k, v in changed.items()}},
-            )
+            (survivor, {"merged_lead": [None, merged.pk], **{k: [before.get(k), v] for k, v in changed.items()}})
         )
-    for objs in updates.values():
-        bulk_update_rows(objs, ["lead"])
+    # The rows move: one statement per table, each reporting what it moved (for undo).
+    moves = {merge.merged_id: merge.survivor_id for merge in merges}
+    for table, model in MOVED_MODELS.items():
+        rows = _rows_move(model, moves)
+        for merge in merges:
+            merge.moved[table] = _jsonable(rows.get(merge.merged_id, []))
     # Only the columns some merge here changed (the survivors were read locked, so the rest hold as read).
+    survivors = {step.survivor.pk: step.survivor for step in steps}
     touched = {name for merge in merges for name in merge.changed}
     columns = [
         name for name in (*MERGE_FIELDS, *FILL_FIELDS, "last_activity_at") if name in touched or f"{name}_id" in touched
     ]
     bulk_update_rows(list(survivors.values()), [*columns, "updated_at"])
-    bulk_update_rows(list(merged_fresh.values()), ["status", "merged_into", "owner", "pipeline_state", "updated_at"])
     bulk_insert_rows(notices)
     for merge, notice in zip(merges, notices, strict=True):
         merge.moved["notice"] = [notice.pk]
-    added = _keys_add_many([survivors[pk] for pk in survivor_ids])
+    added = match_keys_add([survivors[pk] for pk in sorted(survivors)])
     for merge in merges:  # the keys a survivor gained go with its first merge here, for undo
         merge.moved["match_key"] = added.pop(merge.survivor_id, [])
     bulk_insert_rows(merges)
@@ -348,13 +420,43 @@ def leads_merge_many(
     ]
     if reviewed:
         DuplicateCandidate.objects.filter(pk__in=reviewed).update(
-            status=DuplicateCandidate.Status.MERGED,
-            decided_at=now,
-            updated_at=now,
-            decided_by=actor if actor is not None and actor.is_authenticated else None,
+            status=DuplicateCandidate.Status.MERGED, decided_at=now, updated_at=now, decided_by=actor
         )
     audit_record_many(actor=actor, action="lead.merged", changes=audits)
     return merges
+
+
+def _leads_locked(ids: Iterable[int]) -> dict[int, Lead]:
+    return {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update(of=("self",))
+        .select_related("source")
+        .filter(pk__in=sorted(set(ids)))
+        .order_by("pk")
+    }
+
+
+def leads_merge_many(
+    *, requests: Sequence[MergeRequest], actor: AbstractBaseUser | None = None, automatic: bool = False
+) -> list[Merge]:
+    """Merge each request's lead into its survivor, in bulk: one statement per table, not per lead.
+
+    Per field the survivor takes the value survivorship prefers; activities, source records, raw
+    submissions and stage changes move to it; its owner stays. The merged lead keeps its fields,
+    is marked merged (its pipeline finished, its owner cleared), and stays findable.
+    """
+    if not requests:
+        return []
+    now = timezone.now()
+    survivor_ids = {r.survivor_id for r in requests}
+    merged_ids = [r.merged.pk for r in requests]
+    if survivor_ids & set(merged_ids) or len(set(merged_ids)) != len(merged_ids):
+        raise MergeError("A lead cannot be merged and survive in the same step.")
+    survivors = _leads_locked(survivor_ids)
+    merged = _leads_locked(merged_ids)
+    steps = _merges_plan(requests, survivors, [merged.get(pk) for pk in merged_ids], now)
+    bulk_update_rows(list(merged.values()), ["status", "merged_into", "owner", "pipeline_state", "updated_at"])
+    return _merges_write(steps, actor=actor, automatic=automatic, now=now)
 
 
 def lead_merge(
@@ -399,6 +501,8 @@ def merge_undo(*, merge: Merge, actor: AbstractBaseUser | None) -> Merge:
     back = [name for name, value in merge.changed.items() if current.get(name) == value]
     if back:
         Lead.objects.filter(pk=survivor.pk).update(**_restore_values(merge.snapshot["survivor"], back))
+    # Both leads' keys cover their fields as they are now (an edit since the merge may have moved some).
+    match_keys_add(list(Lead.objects.filter(pk__in=[survivor.pk, merged.pk]).order_by("pk")))
     now = timezone.now()
     merge.undone_at, merge.undone_by = now, actor if actor is not None and actor.is_authenticated else None
     merge.save(update_fields=["undone_at", "undone_by", "updated_at"])
@@ -426,7 +530,7 @@ def merge_undo(*, merge: Merge, actor: AbstractBaseUser | None) -> Merge:
 # --- Matching in the pipeline -------------------------------------------------------------
 
 
-def _rules(definition: LeadDefinition | None) -> Mapping[str, Any] | None:
+def definition_rules(definition: LeadDefinition | None) -> Mapping[str, Any] | None:
     return definition.rules if definition is not None else None
 
 
@@ -439,16 +543,24 @@ def leads_dedupe_saved(*, leads: Sequence[Lead], definition: LeadDefinition | No
     if not leads:
         return set()
     outcomes, keys = match_batch(
-        [record_of(lead) for lead in leads], rules=_rules(definition), ids=[lead.pk for lead in leads]
+        [record_of(lead) for lead in leads], rules=definition_rules(definition), ids=[lead.pk for lead in leads]
     )
     match_keys_replace(leads=leads, keys=keys)
     ids = [lead.pk for lead in leads]
-    return _apply(outcomes, ids, {lead.pk: lead for lead in leads})
+    return match_outcomes_apply(outcomes, ids, {lead.pk: lead for lead in leads})[0]
 
 
-def _apply(
-    outcomes: Sequence[Outcome], ids: Sequence[int], leads: Mapping[int, Lead], joins: Mapping[int, int] | None = None
-) -> set[int]:
+def match_outcomes_apply(
+    outcomes: Sequence[Outcome],
+    ids: Sequence[int],
+    leads: Mapping[int, Lead],
+    joins: Mapping[int, int] | None = None,
+    merged_before: Mapping[int, int] | None = None,
+) -> tuple[set[int], int]:
+    """Merge and queue what matching decided: returns the ids merged away and how many pairs are new in the queue.
+
+    ``merged_before``: {lead id: survivor id} of leads merged already (before insert), whose pairs are
+    their survivors'."""
     joins = joins or {}
 
     def resolve(ref: Ref) -> int:
@@ -459,10 +571,43 @@ def _apply(
         if outcome.merge_into is not None:
             requests.append(MergeRequest(resolve(outcome.merge_into), leads[ids[n]], outcome.score, outcome.reasons))
         reviews += [(ids[n], resolve(ref), score, reasons) for ref, score, reasons in outcome.review]
-    merged_ids = {r.merged.pk for r in requests}
-    candidates_record(pairs=[r for r in reviews if r[0] not in merged_ids and r[1] not in merged_ids])
+    # A pair with a lead merged away here is the pair of its survivor (unless that is the other lead).
+    into = {**(merged_before or {}), **{r.merged.pk: r.survivor_id for r in requests}}
+    pairs = [(into.get(a, a), into.get(b, b), score, reasons) for a, b, score, reasons in reviews]
+    queued = candidates_record(pairs=[pair for pair in pairs if pair[0] != pair[1]])
     leads_merge_many(requests=requests, automatic=True)
-    return merged_ids
+    return {r.merged.pk for r in requests}, queued
+
+
+@transaction.atomic
+def lead_duplicates_recheck(*, lead_id: int, definition: LeadDefinition | None = None) -> Merge | None:
+    """Match one stored lead again (after an edit) with every other lead, older or newer.
+
+    Above the definition's auto-merge threshold the younger of the two is merged into the older
+    (a lead a person knows keeps its id); above the review threshold the pair is queued. Pairs
+    dismissed as "not a duplicate" stay dismissed. Returns the merge, if one was made.
+    """
+    from leads.selectors import lead_definition_current
+
+    lead = Lead.objects.filter(pk=lead_id, status=Lead.Status.ACTIVE).first()
+    if lead is None:
+        return None
+    definition = definition or lead_definition_current()
+    # Keys first (match_batch locks them), then the rows: the order the pipeline's steps take.
+    outcomes, _ = match_batch([record_of(lead)], rules=definition_rules(definition), ids=[lead.pk])
+    lead = Lead.objects.select_for_update(of=("self",)).filter(pk=lead_id, status=Lead.Status.ACTIVE).first()
+    if lead is None:
+        return None
+    outcome = outcomes[0]
+    candidates_record(pairs=[(lead.pk, ref[1], score, reasons) for ref, score, reasons in outcome.review])
+    if outcome.merge_into is None:
+        return None
+    other = Lead.objects.filter(pk=outcome.merge_into[1], status=Lead.Status.ACTIVE).first()
+    if other is None:
+        return None
+    older, younger = sorted([lead, other], key=lambda item: (item.created_at, item.pk))
+    request = MergeRequest(older.pk, younger, outcome.score, outcome.reasons)
+    return leads_merge_many(requests=[request], automatic=True)[0]
 
 
 @dataclass(slots=True)
@@ -477,20 +622,27 @@ class ChunkPlan:
     seen: set[int] = field(default_factory=set)
     #: keys skipped as too common among the stored leads
     common: set[tuple[str, str]] = field(default_factory=set)
+    #: merges into stored leads worked out before insert (their leads are inserted merged already)
+    steps: list[_MergeStep] = field(default_factory=list)
+    #: indexes of the leads those merges merge away
+    premerged: set[int] = field(default_factory=set)
 
 
 def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | None) -> ChunkPlan:
     """Match an import chunk's unsaved leads with each other and the stored leads.
 
     A lead that is a duplicate of an earlier one in the chunk joins it before insert (its empty
-    fields filled in from the duplicate); ``leads_dedupe_inserted`` finishes the rest once inserted.
+    fields filled in from the duplicate). A lead that is a duplicate of a stored lead is merged into
+    it in memory (the stored lead locked, its new values worked out) and so is inserted merged, never
+    written twice; ``leads_dedupe_inserted`` writes the rest of those merges once it has its id. The
+    caller leaves ``lead.merged_into_id`` leads out of the pipeline.
     No key is locked yet: ``leads_dedupe_inserted`` locks them at the end and matches again against
     what another worker stored meanwhile, so two chunks only take turns for that last step.
     """
     seen: set[int] = set()
     common: set[tuple[str, str]] = set()
     outcomes, keys = match_batch(
-        [record_of(lead) for lead in leads], rules=_rules(definition), lock=False, seen=seen, skipped=common
+        [record_of(lead) for lead in leads], rules=definition_rules(definition), lock=False, seen=seen, skipped=common
     )
     joins = {}
     for n, outcome in enumerate(outcomes):
@@ -500,7 +652,23 @@ def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | 
             for name in MERGE_FIELDS:
                 if _empty(getattr(leads[target], name)) and not _empty(getattr(leads[n], name)):
                     setattr(leads[target], name, getattr(leads[n], name))
-    return ChunkPlan(outcomes, keys, joins, seen, common)
+    plan = ChunkPlan(outcomes, keys, joins, seen, common)
+    into_db = [n for n, o in enumerate(outcomes) if o.merge_into is not None and o.merge_into[0] == "db"]
+    if into_db:
+        survivors = _leads_locked(outcomes[n].merge_into[1] for n in into_db)
+        ready = []
+        for n in into_db:
+            survivor = survivors.get(outcomes[n].merge_into[1])
+            if survivor is not None and survivor.status == Lead.Status.ACTIVE:
+                ready.append(n)
+            else:  # merged by another worker since it was read: matched again after insert
+                outcomes[n].merge_into = None
+        requests = [
+            MergeRequest(outcomes[n].merge_into[1], leads[n], outcomes[n].score, outcomes[n].reasons) for n in ready
+        ]
+        plan.steps = _merges_plan(requests, survivors, [leads[n] for n in ready], timezone.now())
+        plan.premerged = set(ready)
+    return plan
 
 
 def leads_dedupe_inserted(
@@ -517,9 +685,13 @@ def leads_dedupe_inserted(
     kept = [(n, lead) for n, lead in enumerate(leads) if lead is not None]
     _keys_insert((lead.pk, k, v) for n, lead in kept for k, v in sorted(plan.keys[n]))
     ids = [lead.pk if lead is not None else 0 for lead in leads]
+    premerged = {step.merged.pk: step.survivor.pk for step in plan.steps}
+    _merges_write(plan.steps, actor=None, automatic=True, now=timezone.now())
     outcomes = [o if n not in plan.joins else Outcome() for n, o in enumerate(plan.outcomes)]
-    merged = _apply(outcomes, ids, {lead.pk: lead for _, lead in kept}, plan.joins)
-    return merged | _recheck_locked(plan, kept, outcomes, ids, definition)
+    # Merged before insert: only their review pairs are left to record (as their survivors').
+    rest = [Outcome(review=o.review) if n in plan.premerged else o for n, o in enumerate(outcomes)]
+    merged, _ = match_outcomes_apply(rest, ids, {lead.pk: lead for _, lead in kept}, plan.joins, premerged)
+    return set(premerged) | merged | _recheck_locked(plan, kept, outcomes, ids, definition)
 
 
 def _recheck_locked(
@@ -556,9 +728,12 @@ def _recheck_locked(
     if not current:
         return set()
     again, _ = match_batch(
-        [record_of(lead) for lead in current], rules=_rules(definition), ids=[lead.pk for lead in current], lock=False
+        [record_of(lead) for lead in current],
+        rules=definition_rules(definition),
+        ids=[lead.pk for lead in current],
+        lock=False,
     )
-    merged = _apply(again, [lead.pk for lead in current], {lead.pk: lead for lead in current})
+    merged, _ = match_outcomes_apply(again, [lead.pk for lead in current], {lead.pk: lead for lead in current})
     return merged & own
 
 

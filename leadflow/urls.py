@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("routing.urls")),
     path("", include("scoring.urls")),
     path("", include("reports.urls")),
+    path("", include("dedupe.urls")),
 ]

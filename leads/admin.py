@@ -388,6 +388,17 @@ class LeadAdmin(admin.ModelAdmin):
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines)))
 
     def save_model(self, request: HttpRequest, obj: Lead, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            from dedupe.services import lead_keys_refresh
+
+            # Its blocking keys follow an edit of the fields they are made of (one service for every edit path).
+            before = {name: form.initial.get(name) for name in form.changed_data}
+            self._save_lead(request, obj, form, change)
+            lead_keys_refresh(lead=obj, before=before)
+            return
+        self._save_lead(request, obj, form, change)
+
+    def _save_lead(self, request: HttpRequest, obj: Lead, form: forms.ModelForm, change: bool) -> None:
         if change and "stage" in form.changed_data:
             to_stage = obj.stage
             obj.stage = form.initial["stage"]

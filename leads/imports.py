@@ -531,7 +531,8 @@ def _store_chunk(
     by_index = [None if n in plan.joins else lead for n, lead in enumerate(new_leads)]
     joined = {id(new_leads[n]): new_leads[target] for n, target in plan.joins.items()}
     new_leads = [lead for lead in by_index if lead is not None]
-    changes = leads_process_unsaved(new_leads, definition=definition)
+    # A row merged into a stored lead before insert goes in merged: no screening or scoring of its own.
+    changes = leads_process_unsaved([lead for lead in new_leads if lead.merged_into_id is None], definition=definition)
     bulk_insert_rows(new_leads)
     bulk_insert_rows(changes)
     for submission, owner in submissions:

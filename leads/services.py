@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 
+from leadflow.db import bulk_insert_rows
 from leads.models import (
     Activity,
     AuditEvent,
@@ -97,13 +98,13 @@ def audit_record_many(
     changes: Iterable[tuple[models.Model, dict[str, Any]]],
     ip_address: str | None = None,
 ) -> list[AuditEvent]:
-    """Append one audit event per ``(obj, changes)`` pair, in one INSERT."""
-    return AuditEvent.objects.bulk_create(
-        [
-            _audit_event(actor=actor, action=action, obj=obj, changes=obj_changes, ip_address=ip_address)
-            for obj, obj_changes in changes
-        ]
-    )
+    """Append one audit event per ``(obj, changes)`` pair, in one ``COPY`` (a merge step writes thousands)."""
+    events = [
+        _audit_event(actor=actor, action=action, obj=obj, changes=obj_changes, ip_address=ip_address)
+        for obj, obj_changes in changes
+    ]
+    bulk_insert_rows(events)
+    return events
 
 
 # --- Stages -----------------------------------------------------------------------------------
@@ -593,7 +594,8 @@ def _lead_edit_values(lead: Lead, data: Mapping[str, Any]) -> dict[str, Any]:
 def lead_update(
     *, lead: Lead, data: Mapping[str, Any], actor: AbstractBaseUser | None, ip_address: str | None = None
 ) -> Lead:
-    """Correct a lead's person, company or address details; re-score it if scored facts changed."""
+    """Correct a lead's person, company or address details; re-score it if scored facts changed, and
+    rewrite its blocking keys (then check it for duplicates again) if identifying facts changed."""
     unknown = set(data) - set(LEAD_EDITABLE_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
@@ -611,6 +613,9 @@ def lead_update(
         values["invalid_fields"] = still_invalid
     audited_update(instance=locked, data=values, actor=actor, action="lead.update", ip_address=ip_address)
     changed = {name for name in before if getattr(locked, name) != before[name]}
+    from dedupe.services import lead_keys_refresh
+
+    lead_keys_refresh(lead=locked, before=before)  # its blocking keys follow; duplicates checked again
     if changed & LEAD_SCORED_FIELDS and locked.scored_at is not None and lead_definition_current() is not None:
         from scoring.tasks import lead_score_task
 

@@ -101,7 +101,8 @@ def import_chunk_task(self, job_id: int, number: int, rows: list[list]) -> None:
 
 @shared_task(bind=True, acks_late=True)
 def pipeline_sweep_task(self) -> dict[str, int]:
-    """Periodic (beat): re-drive leads, imports and rescore jobs stuck midway, e.g. lost with a killed worker."""
+    """Periodic (beat): re-drive leads, imports, rescore and dedupe jobs stuck midway (e.g. a killed worker)."""
+    from dedupe.rematch import dedupe_jobs_redrive_stale
     from leads.imports import import_jobs_redrive_stale
     from leads.intake import leads_redrive_stale
     from scoring.rescore import rescore_jobs_redrive_stale
@@ -110,6 +111,7 @@ def pipeline_sweep_task(self) -> dict[str, int]:
         "leads": leads_redrive_stale(),
         "imports": import_jobs_redrive_stale(),
         "rescore_chunks": rescore_jobs_redrive_stale(),
+        "dedupe_chunks": dedupe_jobs_redrive_stale(),
     }
 
 

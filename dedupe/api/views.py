@@ -113,7 +113,14 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     list=extend_schema(
         summary="The review queue: pairs that may be one person",
         parameters=[
-            OpenApiParameter("status", str, enum=DuplicateCandidate.Status.values, description="Default: open")
+            OpenApiParameter(
+                "status",
+                str,
+                enum=DuplicateCandidate.Status.values,
+                description="Default: open (pairs of two active leads, waiting for a decision)",
+            ),
+            OpenApiParameter("source", str, description="Only pairs with a lead from this source (its slug)"),
+            OpenApiParameter("lead", int, description="Only pairs with this lead"),
         ],
     ),
     retrieve=extend_schema(summary="One pair"),
@@ -125,10 +132,19 @@ class DuplicateCandidateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
     queryset = DuplicateCandidate.objects.none()
 
     def get_queryset(self) -> QuerySet[DuplicateCandidate]:
-        pairs = candidate_list_for_review(user=self.request.user)
-        if self.action == "list":
-            pairs = pairs.filter(status=self.request.query_params.get("status") or DuplicateCandidate.Status.OPEN)
-        return pairs
+        if self.action != "list":
+            return candidate_list_for_review(user=self.request.user)
+        params = self.request.query_params
+        wanted = params.get("status") or DuplicateCandidate.Status.OPEN
+        if wanted not in DuplicateCandidate.Status.values:
+            raise ValidationError({"status": [f"Choose one of {', '.join(DuplicateCandidate.Status.values)}."]})
+        lead = params.get("lead")
+        if lead is not None and not lead.isdigit():
+            raise ValidationError({"lead": ["A lead id (a whole number)."]})
+        lead_id = int(lead) if lead is not None else None
+        return candidate_list_for_review(
+            user=self.request.user, status=wanted, source=params.get("source", "").strip(), lead_id=lead_id
+        )
 
     @extend_schema(
         summary="Merge the pair, choosing the survivor and, per field, whose value to keep",

@@ -183,3 +183,61 @@
   document.addEventListener("htmx:afterSettle", drawCharts);
   document.addEventListener("click", onViewToggle);
 })();
+
+// Duplicate review: single-key shortcuts press the panel's buttons and links (marked data-shortcut),
+// so each works exactly as a click would (htmx swaps in the next pair). After each swap the new
+// panel takes the focus, so the next key acts on the next pair.
+(function () {
+  "use strict";
+
+  var KEYS = {
+    j: "next", s: "next", ArrowDown: "next",
+    k: "previous", ArrowUp: "previous",
+    m: "merge", n: "dismiss", l: "list",
+  };
+
+  function scope() {
+    return document.querySelector("[data-review-panel]") || document.querySelector("[data-review-shortcuts]");
+  }
+
+  function typing(target) {
+    if (!target || !target.matches) return false;
+    return target.isContentEditable || target.matches("textarea, select, input:not([type=radio]):not([type=checkbox])");
+  }
+
+  function onReviewKeydown(event) {
+    var panel = scope();
+    if (!panel || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    var target = event.target;
+    if (event.key === "Escape" && panel.contains(target) && target !== panel && panel.matches("[data-review-panel]")) {
+      panel.focus();
+      return;
+    }
+    if (event.key === "f" && panel.matches("[data-review-panel]")) {
+      var first = panel.querySelector("input[data-field-pick]:checked") || panel.querySelector("input[data-field-pick]");
+      if (first) {
+        event.preventDefault();
+        first.focus();
+      }
+      return;
+    }
+    // Arrows on a radio pick its value (the browser's own behaviour); elsewhere they move between pairs.
+    if (event.key.indexOf("Arrow") === 0 && target.matches && target.matches("input[type=radio]")) return;
+    var name = KEYS[event.key];
+    if (!name) return;
+    var control = panel.querySelector('[data-shortcut="' + name + '"]');
+    if (!control || control.disabled) return;
+    event.preventDefault();
+    control.click();
+  }
+
+  function focusPanel() {
+    var panel = document.querySelector("[data-review-panel]");
+    if (panel && !panel.contains(document.activeElement)) panel.focus();
+  }
+
+  document.addEventListener("keydown", onReviewKeydown);
+  document.addEventListener("DOMContentLoaded", focusPanel);
+  // The button pressed went with the old panel, so the focus fell to the page: the new panel takes it.
+  document.addEventListener("htmx:afterSettle", focusPanel);
+})();

@@ -159,6 +159,16 @@ DEFINITION = [
 # fmt: on
 
 # fmt: off
+DUPLICATES = [
+    row("dedupe:queue", "GET", "/duplicates/", "L 403 403 200 200 L"),
+    row("dedupe:job", "GET", "/duplicates/job/", "L 403 403 200 200 L"),
+    row("dedupe:pair", "GET", "/duplicates/{pair}/", "L 403 403 200 200 L"),
+    row("dedupe:merge", "POST", "/duplicates/{pair}/merge/", "L 403 403 302 302 L", data={"survivor": "a"}),
+    row("dedupe:dismiss", "POST", "/duplicates/{pair}/dismiss/", "L 403 403 302 302 L"),
+]
+# fmt: on
+
+# fmt: off
 REPORTS = [
     row("reports:dashboard", "GET", "/reports/", "L 403 403 200 200 L"),
     row("reports:csv", "GET", "/reports/funnel.csv", "L 403 403 200 200 L"),
@@ -172,6 +182,7 @@ PAGE_TABLES: dict[str, list[Row]] = {
     "queue": QUEUE,
     "territories": TERRITORIES,
     "definition": DEFINITION,
+    "duplicates": DUPLICATES,
     "reports": REPORTS,
 }
 

@@ -152,3 +152,37 @@ def test_matching_a_lead_costs_a_few_queries_whatever_is_stored(receive, source)
     reads = [q["sql"] for q in queries.captured_queries if 'FROM "dedupe_matchkey"' in q["sql"]]
     assert reads
     assert all("WHERE" in sql for sql in reads)
+
+
+def test_an_imported_row_of_a_stored_lead_is_inserted_merged_and_undo_brings_it_back(
+    receive, imported, marketer, django_capture_on_commit_callbacks
+):
+    from dedupe.services import merge_undo
+
+    stored = receive(first_name="Robert", last_name="Smith", email="robert.smith@acme.com", company="Acme").lead
+    job = imported("crm-9,Bob,Smith,robert.smith@acme.com,+1 415 555 0199,Acme Inc,,,,US\n")
+
+    assert (job.rows_imported, job.rows_merged) == (0, 1)
+    row = Lead.objects.get(import_job=job)
+    assert row.status == Lead.Status.MERGED
+    assert row.merged_into_id == stored.pk
+    survivor = Lead.objects.get(pk=stored.pk)
+    assert survivor.phone == "+14155550199"
+    assert list(SourceRecord.objects.filter(lead=survivor).values_list("external_id", flat=True)) == ["crm-9"]
+    merge = Merge.objects.get(merged=row)
+    assert merge.field_sources["phone"] == row.pk
+    assert merge.moved["source_record"]
+    assert merge.moved["submission"]
+    assert merge.snapshot["merged"]["status"] == Lead.Status.ACTIVE
+
+    with django_capture_on_commit_callbacks(execute=True):
+        merge_undo(merge=merge, actor=marketer)
+    row.refresh_from_db()
+    survivor.refresh_from_db()
+    assert row.status == Lead.Status.ACTIVE
+    assert row.merged_into_id is None
+    assert survivor.phone == ""
+    assert list(SourceRecord.objects.filter(lead=row).values_list("external_id", flat=True)) == ["crm-9"]
+    assert Submission.objects.filter(lead=row, import_job=job).exists()
+    assert row.pipeline_state == Lead.PipelineState.ROUTED  # undo sent it down the pipeline it had skipped
+    assert row.phone == "+14155550199"
