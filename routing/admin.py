@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from leads.admin import ReadOnlyAdminMixin, SlugFixedAfterCreateMixin
-from routing.forms import TerritoryCriteriaMixin
+from routing.forms import RepHoursMixin, TerritoryCriteriaMixin
 from routing.models import (
     Assignment,
     Notification,
@@ -96,10 +94,8 @@ class TerritoryAdmin(SlugFixedAfterCreateMixin, admin.ModelAdmin):
         return obj.rep_count
 
 
-class RepAdminForm(forms.ModelForm):
-    """Time zones from a list, so a typo cannot stop routing. (No ``Meta``: the admin makes it.)"""
-
-    timezone = forms.ChoiceField(choices=[(name, name) for name in sorted(available_timezones())], initial="UTC")
+class RepAdminForm(RepHoursMixin, forms.ModelForm):
+    """Time zones from a list and working days as tick boxes. (No ``Meta``: the admin makes it.)"""
 
 
 @admin.register(Rep)

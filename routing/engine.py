@@ -134,9 +134,12 @@ class Roster:
     territories: Mapping[int, TerritorySeats]
     now: datetime.datetime
     reps_by_user: dict[int, RepSlot] = field(init=False)
+    off_shift: dict[int, str | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.reps_by_user = {slot.user_id: slot for slot in self.reps.values()}
+        # ``now`` is fixed for the roster: each rep's shift is worked out once, not once per lead.
+        self.off_shift = {slot.rep_id: slot.off_shift(self.now) for slot in self.reps.values()}
 
     def decide(self, lead: LeadToRoute) -> Decision:
         """The decision for ``lead``, already counted against the rep (and seat) it names."""
@@ -164,14 +167,12 @@ class Roster:
                 refusals[seat.rep_id] = lead.excluded[seat.rep_id]
             else:
                 refusals[seat.rep_id] = "not found" if rep is None else rep.refusal(lead.score, self.now)
-        anyone_at_work = any(
-            refusals[seat.rep_id] is None and self.reps[seat.rep_id].off_shift(self.now) is None for seat in ordered
-        )
+        anyone_at_work = any(refusals[seat.rep_id] is None and self.off_shift[seat.rep_id] is None for seat in ordered)
         for seat in ordered:
             rep = self.reps.get(seat.rep_id)
             refusal = refusals[seat.rep_id]
             if refusal is None and anyone_at_work:
-                refusal = rep.off_shift(self.now)
+                refusal = self.off_shift[seat.rep_id]
             if refusal is None:
                 rep.take()
                 seat.routed_count += 1

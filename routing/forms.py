@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import available_timezones
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -10,6 +11,69 @@ from django.utils.text import slugify
 
 from routing.models import Rep, Territory
 from routing.preview import LEAD_FIELDS_ROUTED
+
+#: ISO weekdays, as ``Rep.work_days`` stores them.
+WEEKDAYS = [
+    (1, "Monday"),
+    (2, "Tuesday"),
+    (3, "Wednesday"),
+    (4, "Thursday"),
+    (5, "Friday"),
+    (6, "Saturday"),
+    (7, "Sunday"),
+]
+
+
+class RepHoursMixin(forms.Form):
+    """A rep's time zone from a list (a typo cannot stop routing) and working days as tick boxes."""
+
+    timezone = forms.ChoiceField(
+        choices=[(name, name) for name in sorted(available_timezones())], initial="UTC", label="Time zone"
+    )
+    work_days = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        label="Working days",
+        help_text="SLA clocks run on these days only",
+    )
+
+
+class RepForm(RepHoursMixin, forms.ModelForm):
+    """Everything an admin sets on a rep: capacity, appetite, availability, backup, working hours."""
+
+    class Meta:
+        model = Rep
+        fields = [
+            "max_open_leads", "max_new_per_day", "min_score", "is_available", "out_of_office_from",
+            "out_of_office_until", "backup", "timezone", "work_start", "work_end", "work_days",
+        ]  # fmt: skip
+        labels = {
+            "max_open_leads": "Most open (unworked) leads",
+            "max_new_per_day": "Most new leads a day",
+            "min_score": "Lowest score taken now",
+            "is_available": "Available for new leads",
+            "out_of_office_from": "Out of office from",
+            "out_of_office_until": "Back on",
+            "work_start": "Working day starts",
+            "work_end": "Working day ends",
+        }
+        widgets = {
+            "out_of_office_from": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "out_of_office_until": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "work_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "work_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        backups = Rep.objects.select_related("user").order_by("user__username")
+        if self.instance.pk:
+            backups = backups.exclude(pk=self.instance.pk)
+        self.fields["backup"].queryset = backups
+
+    def changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
 class CommaSeparatedListField(forms.CharField):

@@ -43,41 +43,56 @@ def territory_for(fields: Mapping[str, Any], territories: Iterable[TerritoryCrit
 
 def territory_matches(territory: TerritoryCriteria, fields: Mapping[str, Any]) -> bool:
     """Whether ``fields`` meet every criterion of ``territory`` (its priority and activity aside)."""
-    return territory_mismatch(territory, fields) is None
+    return _failed_criterion(territory, fields) is None
 
 
 def territory_mismatch(territory: TerritoryCriteria, fields: Mapping[str, Any]) -> str | None:
     """The first criterion of ``territory`` that ``fields`` miss, in words ("country BR is not US, CA"), or ``None``."""
-    if territory.countries and _fold(_value(fields, "country")) not in _folded(territory.countries):
+    failed = _failed_criterion(territory, fields)
+    if failed == "country":
         return f"country {_shown(_value(fields, 'country'))} is not {', '.join(territory.countries)}"
-    if territory.regions and _fold(fields.get("state")) not in _folded(territory.regions):
+    if failed == "region":
         return f"region {_shown(fields.get('state'))} is not {', '.join(territory.regions)}"
-    postal = _postal(fields.get("postal_code"))
-    if territory.postal_prefixes or territory.postal_ranges:
-        in_prefix = any(postal.startswith(_postal(prefix)) for prefix in territory.postal_prefixes)
-        in_range = any(_in_range(postal, pair) for pair in territory.postal_ranges)
-        if not postal or not (in_prefix or in_range):
-            wanted = [f"{prefix}*" for prefix in territory.postal_prefixes]
-            wanted += [f"{pair[0]} to {pair[1]}" for pair in territory.postal_ranges if len(pair) == 2]
-            return f"postal code {_shown(fields.get('postal_code'))} is not in {', '.join(wanted)}"
-    if territory.industries and _fold(_value(fields, "industry")) not in _folded(territory.industries):
+    if failed == "postal":
+        wanted = [f"{prefix}*" for prefix in territory.postal_prefixes]
+        wanted += [f"{pair[0]} to {pair[1]}" for pair in territory.postal_ranges if len(pair) == 2]
+        return f"postal code {_shown(fields.get('postal_code'))} is not in {', '.join(wanted)}"
+    if failed == "industry":
         return f"industry {_shown(_value(fields, 'industry'))} is not {', '.join(territory.industries)}"
+    if failed == "size":
+        low = territory.min_employees if territory.min_employees is not None else 0
+        high = "any" if territory.max_employees is None else territory.max_employees
+        return f"company size {_shown(_value(fields, 'employees'))} is not {low} to {high}"
+    if failed == "named":
+        return f"{_shown(fields.get('company') or fields.get('company_domain'))} is not one of its named accounts"
+    return None
+
+
+def _failed_criterion(territory: TerritoryCriteria, fields: Mapping[str, Any]) -> str | None:
+    """Which criterion fails first, by a short name (routing asks this for every lead and territory: keep it cheap)."""
+    if territory.countries and _fold(_value(fields, "country")) not in _folded(territory.countries):
+        return "country"
+    if territory.regions and _fold(fields.get("state")) not in _folded(territory.regions):
+        return "region"
+    if territory.postal_prefixes or territory.postal_ranges:
+        postal = _postal(fields.get("postal_code"))
+        in_prefix = any(postal.startswith(_postal(prefix)) for prefix in territory.postal_prefixes)
+        if not postal or not (in_prefix or any(_in_range(postal, pair) for pair in territory.postal_ranges)):
+            return "postal"
+    if territory.industries and _fold(_value(fields, "industry")) not in _folded(territory.industries):
+        return "industry"
     if territory.min_employees is not None or territory.max_employees is not None:
         employees = _value(fields, "employees")
-        low = territory.min_employees if territory.min_employees is not None else 0
-        high = "" if territory.max_employees is None else territory.max_employees
-        size = f"company size {_shown(employees)} is not {low} to {high or 'any'}"
         if not isinstance(employees, int):
-            return size
+            return "size"
         if territory.min_employees is not None and employees < territory.min_employees:
-            return size
+            return "size"
         if territory.max_employees is not None and employees > territory.max_employees:
-            return size
+            return "size"
     if territory.named_accounts:
-        names = _folded(territory.named_accounts)
         mine = {_fold(fields.get(key)) for key in ("company_domain", "email_domain", "company")} - {""}
-        if not names & mine:
-            return f"{_shown(fields.get('company') or fields.get('company_domain'))} is not one of its named accounts"
+        if not _folded(territory.named_accounts) & mine:
+            return "named"
     return None
 
 

@@ -7,6 +7,7 @@ routing asks under its locks. (A real routing a moment later may differ if loads
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,7 +84,9 @@ def lead_route_preview(*, lead: Lead, now: datetime.datetime | None = None) -> R
         refusal = excluded.get(seat.rep_id) or (slot.refusal(lead.score, now) if slot else "not found")
         seat_verdicts.append((seat, refusal))
 
-    territory_seats = {matched.pk: TerritorySeats(matched.pk, matched.name, seats)} if matched else {}
+    # The roster counts the decision on its own copies of the seats; the verdicts show the counts as they are.
+    copies = [dataclasses.replace(seat) for seat in seats]
+    territory_seats = {matched.pk: TerritorySeats(matched.pk, matched.name, copies)} if matched else {}
     roster = Roster(reps=slots, territories=territory_seats, now=now)
     decision = roster.decide(
         LeadToRoute(
@@ -115,7 +118,7 @@ def lead_route_preview(*, lead: Lead, now: datetime.datetime | None = None) -> R
 
 def _territory_verdict(territory: Territory, matched: Territory | None, fields: dict) -> TerritoryVerdict:
     if matched is not None and territory.pk == matched.pk:
-        return TerritoryVerdict(territory, True, f"Matches, and comes first (priority {territory.priority})")
+        return TerritoryVerdict(territory, True, "Matches, and comes first")
     if not territory.is_active:
         return TerritoryVerdict(territory, False, "Does not route leads (inactive)")
     mismatch = territory_mismatch(territory, fields)

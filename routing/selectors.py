@@ -120,6 +120,30 @@ def rep_slots(*, reps: Iterable[Rep], now: datetime.datetime) -> dict[int, RepSl
     }
 
 
+@dataclass(frozen=True, slots=True)
+class RepRow:
+    """A rep as the reps page lists them: profile, load, today's intake and recent SLA lapses."""
+
+    rep: Rep
+    open_leads: int
+    today: int
+    sla_breaches: int
+    away: bool
+
+
+def rep_list_with_load(*, now: datetime.datetime, breach_days: int = 30) -> list[RepRow]:
+    """Every rep with their load (``rep_load``) and SLA lapses in the last ``breach_days`` days: four queries."""
+    reps = list(
+        Rep.objects.select_related("user", "backup__user").prefetch_related("territories").order_by("user__username")
+    )
+    load = rep_load(reps=reps, now=now)
+    breaches = sla_breaches_by_rep(since=now - datetime.timedelta(days=breach_days))
+    return [
+        RepRow(rep, load[rep.pk].open_leads, load[rep.pk].today, breaches.get(rep.pk, 0), rep.is_away(now))
+        for rep in reps
+    ]
+
+
 def territory_list() -> QuerySet[Territory]:
     """Territories with their manager, reps (and weights) and how many leads wait in each one's overflow."""
     return (

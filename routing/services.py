@@ -470,7 +470,9 @@ def _give(
     """Give ``lead`` (locked) to ``rep`` (locked, room checked), with its SLA, assignment row and notice."""
     lead.owner_id = rep.user_id
     lead.assigned_at = now
-    lead.sla_due_at = sla_due(score=lead.score, at=now, sla=_sla_rules(), week=WorkWeek.of(rep))
+    # An accepted lead handed on keeps being worked: its new owner's clock is the first touch's.
+    kind = SLA_TOUCH if lead.accepted_at is not None else SLA_ACCEPT
+    lead.sla_due_at = sla_due(score=lead.score, at=now, sla=_sla_rules(), kind=kind, week=WorkWeek.of(rep))
     lead.save(update_fields=["owner", "assigned_at", "sla_due_at", "updated_at"])
     OverflowEntry.objects.filter(lead=lead).delete()
     assignment = Assignment.objects.create(
@@ -690,24 +692,26 @@ def sla_sweep(*, now: datetime.datetime | None = None, batch_size: int = 200) ->
     reassigned: dict[int, int] = {}
     escalated: list[int] = []
     met: list[int] = []
-    seen: set[int] = set()
+    lapsed = Lead.objects.filter(
+        sla_due_at__lt=now, owner__isnull=False, status=Lead.Status.ACTIVE, stage__in=[Stage.MQL, Stage.SAL]
+    ).order_by("sla_due_at", "pk")
+    after: tuple[datetime.datetime, int] | None = None
     while True:
-        due = Lead.objects.filter(
-            _lapsed_q(now), owner__isnull=False, status=Lead.Status.ACTIVE, stage__in=[Stage.MQL, Stage.SAL]
-        ).exclude(pk__in=seen)
-        ids = list(due.order_by("sla_due_at", "pk").values_list("pk", flat=True)[:batch_size])
-        if not ids:
+        # Keyset over (due, id): a lead acted on has a new due time or none; one held elsewhere is passed.
+        page = (
+            lapsed
+            if after is None
+            else lapsed.filter(Q(sla_due_at__gt=after[0]) | Q(sla_due_at=after[0], pk__gt=after[1]))
+        )
+        rows = list(page.values_list("sla_due_at", "pk")[:batch_size])
+        if not rows:
             break
-        seen.update(ids)
-        result = _sla_sweep_batch(lead_ids=ids, now=now)
+        after = rows[-1]
+        result = _sla_sweep_batch(lead_ids=[pk for _, pk in rows], now=now)
         reassigned.update(result.reassigned)
         escalated.extend(result.escalated)
         met.extend(result.met)
     return SlaSweepResult(reassigned=reassigned, escalated=tuple(escalated), met=tuple(met))
-
-
-def _lapsed_q(now: datetime.datetime) -> Q:
-    return Q(sla_due_at__lt=now)
 
 
 def _sla_kind(lead: Lead) -> str:

@@ -17,10 +17,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from leads.permissions import get_visible_lead_or_404, page_permission_required
 from leads.selectors import lead_queue_for_rep
 from leads.services import LeadOperationError
-from routing.forms import RouteTestForm, SeatFormSet, TerritoryForm
+from routing.forms import RepForm, RouteTestForm, SeatFormSet, TerritoryForm
 from routing.models import Rejection, Rep, Territory
 from routing.preview import lead_route_preview, route_test_lead
-from routing.selectors import notification_list, notification_unread_count, overflow_list, rep_load, territory_list
+from routing.selectors import (
+    notification_list,
+    notification_unread_count,
+    overflow_list,
+    rep_list_with_load,
+    rep_load,
+    territory_list,
+)
 from routing.services import (
     REP_SELF_SERVICE_FIELDS,
     lead_accept,
@@ -256,3 +263,31 @@ def route_test(request: HttpRequest) -> HttpResponse:
         else:
             preview = lead_route_preview(lead=lead)
     return render(request, "routing/route_test.html", {"form": form, "preview": preview})
+
+
+# --- Reps: load, capacity and availability for admins and marketing; admins edit ---------------
+
+
+@page_permission_required("routing.view_rep", "leads.view_all_leads")
+@require_GET
+def reps(request: HttpRequest) -> HttpResponse:
+    return render(request, "routing/reps.html", {"reps": rep_list_with_load(now=timezone.now())})
+
+
+@page_permission_required("routing.view_rep", "routing.change_rep")
+@require_http_methods(["GET", "POST"])
+def rep_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    rep = get_object_or_404(Rep.objects.select_related("user"), pk=pk)
+    # The form works on its own copy: the service compares the stored values with the new ones for the audit.
+    shown = Rep.objects.get(pk=rep.pk)
+    form = RepForm(request.POST or None, instance=shown)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rep_update(rep=rep, data=form.changes(), actor=request.user, ip_address=request.META.get("REMOTE_ADDR"))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved {rep}: routing uses it from the next lead.")
+            return redirect("routing:reps")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "routing/rep_form.html", {"form": form, "rep": rep}, status=status)

@@ -9,6 +9,7 @@ wall clock says) and the arithmetic is done in UTC.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -83,6 +84,7 @@ class WorkWeek:
         return [(begin, min(end, away_from)), (max(begin, self.away_until), end)]
 
 
+@functools.lru_cache(maxsize=4096)  # a routing batch asks the same (start, hours, week) for many leads
 def working_deadline(*, start: datetime.datetime, hours: float, week: WorkWeek) -> datetime.datetime:
     """``hours`` of the rep's working time after ``start``, as a UTC instant.
 

@@ -446,3 +446,23 @@ def test_audit_event_links_to_the_object_it_is_about(staff_client, marketer):
 
     assert url(Lead, "change", lead.pk) in page.content.decode()
     assert AuditEvent.objects.get().content_type == ContentType.objects.get_for_model(Lead)
+
+
+def test_a_reps_working_days_are_ticked_in_the_admin(staff_client, rep):
+    profile = Rep.objects.get(user=rep)
+    data = {
+        "user": rep.pk, "is_available": "on", "out_of_office_from_0": "", "out_of_office_from_1": "",
+        "out_of_office_until_0": "", "out_of_office_until_1": "", "backup": "", "max_open_leads": 25,
+        "max_new_per_day": 10, "min_score": 0, "timezone": "Europe/Berlin", "work_start": "08:00",
+        "work_end": "16:00", "work_days": ["1", "2", "3", "4", "6"],
+        "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0,
+    }  # fmt: skip
+
+    response = staff_client.post(url(Rep, "change", profile.pk), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    profile.refresh_from_db()
+    assert (profile.work_days, profile.timezone) == ([1, 2, 3, 4, 6], "Europe/Berlin")
+    page = staff_client.get(url(Rep, "change", profile.pk)).content.decode()
+    assert re.search(r'name="work_days" value="6" id="id_work_days_\d" checked', page)
+    assert not re.search(r'name="work_days" value="5" id="id_work_days_\d" checked', page)

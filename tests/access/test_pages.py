@@ -99,6 +99,11 @@ QUEUE = [
 # fmt: on
 
 
+def _rep_form(world):
+    edit = "/reps/{rep_profile}/edit/".format(**world.ids)
+    return form_as_shown(world.clients["admin"], edit, "") | {"max_open_leads": "30"}
+
+
 def _territory_form(world):
     return form_as_shown(world.clients["admin"], "/territories/east/edit/", "") | {"name": "East coast"}
 
@@ -118,6 +123,10 @@ TERRITORIES = [
     row("routing:territory_edit", "POST", "/territories/{territory}/edit/", "L 403 403 403 302 L",
         data=_territory_form),
     row("routing:territory_delete", "POST", "/territories/{territory}/delete/", "L 403 403 403 302 L"),
+    row("routing:reps", "GET", "/reps/", "L 403 403 200 200 L"),
+    # Only admins edit a rep's capacity here; a rep changes their own appetite on the queue page.
+    row("routing:rep_edit", "GET", "/reps/{rep_profile}/edit/", "L 403 403 403 200 L"),
+    row("routing:rep_edit", "POST", "/reps/{rep_profile}/edit/", "L 403 403 403 302 L", data=_rep_form),
 ]
 # fmt: on
 

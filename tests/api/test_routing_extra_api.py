@@ -38,7 +38,7 @@ def test_routing_test_by_fields_names_the_territory_rep_rule_and_every_verdict(c
             "name": "DACH",
             "priority": 10,
             "chosen": True,
-            "why": "Matches, and comes first (priority 10)",
+            "why": "Matches, and comes first",
         },
     ]
     assert [(s["rep"], s["chosen"]) for s in body["seats"]] == [(ann.pk, False), (bob.pk, True)]

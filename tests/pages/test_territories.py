@@ -204,7 +204,7 @@ def test_test_a_lead_by_its_fields_shows_the_territory_the_rep_and_why_the_other
     assert (preview.territory, preview.rep, preview.rule) == (dach, bob, "territory_round_robin")
     verdicts = {v.territory.slug: v.why for v in preview.territories}
     assert verdicts["key"] == "Initech is not one of its named accounts"
-    assert verdicts["dach"] == "Matches, and comes first (priority 10)"
+    assert verdicts["dach"] == "Matches, and comes first"
     assert verdicts["de-tech"] == "Matches too, but DACH comes first (priority 10 before 20)"
     seats = {s.name: s.why for s in preview.seats}
     assert seats["Ann"] == "Passed over: at capacity (0 of 0 open)"

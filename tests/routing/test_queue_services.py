@@ -9,7 +9,7 @@ import pytest
 from leads.models import Activity, AuditEvent, Lead, Stage, StageChange
 from routing.models import Assignment, OverflowEntry, Rejection, Rep
 from routing.selectors import lead_unworked_q, rejections_by_source, rep_load
-from routing.services import RoutingError, lead_accept, lead_reject, leads_route_batch
+from routing.services import RoutingError, lead_accept, lead_reject, leads_route_batch, overflow_drain
 from tests.factories import (
     LeadFactory,
     RepFactory,
@@ -176,6 +176,20 @@ def test_a_lead_nobody_else_can_take_waits_in_overflow_not_with_the_rep_who_reje
     assert lead.owner is None
     assert OverflowEntry.objects.filter(lead=lead).exists()
     assert load(rick).open_leads == 0
+
+
+def test_the_overflow_drain_and_later_routing_never_hand_it_back_to_the_rep_who_rejected_it(rick):
+    lead = routed_to(rick)
+    lead_reject(lead=lead, user=rick.user, reason="not_a_fit")
+
+    assert overflow_drain() == 0  # Rick has room, but he turned it down
+    OverflowEntry.objects.all().delete()
+    result = leads_route_batch(lead_ids=[lead.pk])  # e.g. a rescore sends it to routing again
+
+    lead.refresh_from_db()
+    assert lead.owner is None
+    assert result.overflowed == (lead.pk,)
+    assert "Rick rejected it" in OverflowEntry.objects.get(lead=lead).reason
 
 
 def test_rejections_are_counted_per_source_and_reason(rick):

@@ -12,7 +12,7 @@ from leads.activities import activity_record
 from leads.models import Activity, Lead, Stage
 from routing.models import Assignment, Notification, SlaBreach
 from routing.selectors import sla_breaches_by_rep, sla_breaches_by_source
-from routing.services import lead_accept, leads_route_batch, sla_sweep
+from routing.services import lead_accept, lead_reassign, leads_route_batch, sla_sweep
 from tests.factories import (
     LeadDefinitionFactory,
     LeadFactory,
@@ -229,3 +229,29 @@ def test_a_sweep_before_anything_is_due_does_nothing(emea):
     lead.refresh_from_db()
     assert lead.owner == rick.user
     assert not Notification.objects.exists()
+
+
+def test_the_sweep_goes_through_every_lapsed_lead_in_batches(emea):
+    rick = rep_named("rick")
+    TerritoryMembershipFactory(territory=emea, rep=rick)
+    leads = [hot_lead_given_to(rick, at=TUESDAY_10) for _ in range(5)]
+
+    result = sla_sweep(now=datetime.datetime(2026, 11, 24, 12, 1, tzinfo=UTC), batch_size=2)
+
+    assert sorted(result.escalated) == sorted(lead.pk for lead in leads)
+    assert SlaBreach.objects.count() == 5
+
+
+def test_an_accepted_lead_reassigned_by_hand_gets_a_first_touch_clock_for_its_new_rep(emea, lf_admin):
+    rick, sara = rep_named("rick"), rep_named("sara")
+    TerritoryMembershipFactory(territory=emea, rep=rick)
+    lead = hot_lead_given_to(rick, at=TUESDAY_10)
+    with freeze_time(datetime.datetime(2026, 11, 24, 11, 0, tzinfo=UTC)):
+        lead_accept(lead=lead, user=rick.user)
+
+    with freeze_time(datetime.datetime(2026, 11, 24, 16, 0, tzinfo=UTC)):
+        lead_reassign(lead=lead, rep=sara, actor=lf_admin, reason="Rick is on leave")
+
+    lead.refresh_from_db()
+    # 4 working hours from 16:00 on Tuesday: one that day, three on Wednesday.
+    assert (lead.owner, lead.sla_due_at) == (sara.user, datetime.datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
