@@ -82,7 +82,7 @@ def last_name_similarity(a: str, b: str) -> tuple[float, str]:
     if a == b:
         return 4.0, "same last name"
     similarity = jellyfish.jaro_winkler_similarity(a, b)
-    if similarity >= 0.92 or (len(a) > 5 and fuzz.ratio(a, b) >= 85):
+    if similarity >= 0.92 or (min(len(a), len(b)) > 5 and fuzz.ratio(a, b) >= 85):
         return 3.0, f"last names nearly alike ({similarity:.2f})"
     if similarity >= 0.85:
         return 0.5, f"last names somewhat alike ({similarity:.2f})"
@@ -103,7 +103,13 @@ def _names(a: Mapping[str, Any], b: Mapping[str, Any], evidence: _Evidence) -> N
         straight.append(last_name_similarity(last_a, last_b))
     best = straight
     if first_a and last_a and first_b and last_b:
-        swapped = [first_name_similarity(first_a, last_b), last_name_similarity(last_a, first_b)]
+        # Judge each crossed pair as a first name and as a last name, both ways round, and keep the
+        # better: otherwise compare(a, b) and compare(b, a) could disagree (tests/dedupe/test_compare_properties.py).
+        crossed = (
+            [first_name_similarity(first_a, last_b), last_name_similarity(last_a, first_b)],
+            [last_name_similarity(first_a, last_b), first_name_similarity(last_a, first_b)],
+        )
+        swapped = max(crossed, key=lambda pairs: sum(w for w, _ in pairs))
         if sum(w for w, _ in swapped) > sum(w for w, _ in straight):
             best = [(w, f"{r}, first and last name swapped") for w, r in swapped]
     for weight, reason in best:

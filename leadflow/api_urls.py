@@ -1,10 +1,11 @@
 """Every REST endpoint, registered on one router, and the token endpoint for integrations."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+import leadflow.schema  # noqa: F401  (registers the schema extensions)
 from dedupe.api.views import DuplicateCandidateViewSet, LeadDuplicatesView, LeadMergeView, MergeViewSet
+from leadflow.api_auth import TokenObtainView, TokenRotateView
 from leads.api.activities import ActivityEventView
 from leads.api.intake import IntakeStatusView, IntakeView
 from leads.api.lifecycle import LeadConvertView, LeadExportView, OpportunityViewSet, ReasonViewSet
@@ -45,7 +46,8 @@ router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("reasons", ReasonViewSet, basename="reason")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenObtainView.as_view(), name="api-token"),
+    path("auth/token/rotate/", TokenRotateView.as_view(), name="api-token-rotate"),
     path("intake/", IntakeView.as_view(), name="intake"),
     path("intake/<uuid:submission_id>/", IntakeStatusView.as_view(), name="intake-status"),
     path("activities/", ActivityEventView.as_view(), name="activity-events"),

@@ -321,7 +321,7 @@ def import_job_start(*, job: ImportJob, mapping: Mapping[str, str], campaign: Ca
         now = timezone.now()
         ImportJob.objects.filter(pk=job.pk).update(mapping=mapping, campaign=campaign, started_at=now, updated_at=now)
         Source.objects.filter(pk=locked.source_id).update(import_mapping=mapping, updated_at=now)
-        transaction.on_commit(lambda: import_read_task.delay(job.pk))
+        transaction.on_commit(lambda: import_read_task.delay(job.pk), robust=True)  # the sweeper re-sends it
     job.refresh_from_db()
     return job
 
@@ -555,7 +555,7 @@ def _store_chunk(
         updated_at=now,
     )
     lead_ids = [lead.pk for lead in new_leads]
-    transaction.on_commit(lambda: pipeline_start(lead_ids))
+    transaction.on_commit(lambda: pipeline_start(lead_ids), robust=True)  # stored; the sweeper re-drives
     return lead_ids
 
 

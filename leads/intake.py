@@ -133,7 +133,9 @@ def _store(source: Source, payload: dict[str, Any], idempotency_key: str, meta: 
         spam_reason=submission_spam_reason(payload),
     )
     if created:
-        transaction.on_commit(pipeline_kick)
+        # Robust: the lead is stored; with the broker down the answer is still 202 and the sweeper
+        # drives the lead on later, rather than a 500 that makes the sender post it twice.
+        transaction.on_commit(pipeline_kick, robust=True)
     return submission
 
 

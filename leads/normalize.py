@@ -247,11 +247,13 @@ def normalize_lead(raw: dict[str, Any]) -> Normalized:
     """
     out = Normalized()
     values = out.values
-    values["first_name"] = clean_name(raw.get("first_name"))[:150]
-    values["last_name"] = clean_name(raw.get("last_name"))[:150]
+    values["first_name"] = _cut(clean_name(_cut(squash(raw.get("first_name")), 150)), 150)
+    values["last_name"] = _cut(clean_name(_cut(squash(raw.get("last_name")), 150)), 150)
     if not values["first_name"] and not values["last_name"] and raw.get("name"):
-        first, _, last = clean_name(raw.get("name")).partition(" ")
-        values["first_name"], values["last_name"] = first[:150], last[:150]
+        # Each part cleaned on its own, so the stored names come out the same when normalized again.
+        first, _, last = squash(raw.get("name")).partition(" ")
+        values["first_name"] = _cut(clean_name(_cut(first, 150)), 150)
+        values["last_name"] = _cut(clean_name(_cut(last, 150)), 150)
     country, problem = normalize_country(raw.get("country"))
     values["country"] = "" if problem else country
     if problem:
@@ -264,18 +266,27 @@ def normalize_lead(raw: dict[str, Any]) -> Normalized:
     values["phone"] = phone[:32]
     if problem:
         out.flag("phone", raw.get("phone"), problem)
-    values["company"] = clean_company(raw.get("company"))[:200]
-    values["website"] = squash(raw.get("website"))[:300]
+    values["company"] = _cut(clean_company(_cut(squash(raw.get("company")), 200)), 200)
+    values["website"] = _cut(squash(raw.get("website")), 300)
     values["company_domain"] = company_domain(values["website"], "" if "email" in out.problems else email)[:253]
-    values["title"] = squash(raw.get("title"))[:200]
+    values["title"] = _cut(squash(raw.get("title")), 200)
     values["seniority"], values["job_function"] = classify_title(values["title"])
-    values["industry"] = squash(raw.get("industry")).lower()[:100]
+    values["industry"] = _cut(squash(raw.get("industry")).lower(), 100)
     employees, problem = parse_employees(raw.get("employees"))
     values["employees"] = employees
     if problem:
         out.flag("employees", raw.get("employees"), problem)
     for name, size in (("street", 200), ("city", 100), ("state", 100), ("postal_code", 20)):
-        values[name] = squash(raw.get(name))[:size]
+        values[name] = _cut(squash(raw.get(name)), size)
     values["postal_code"] = values["postal_code"].upper()
     values["city"] = clean_name(values["city"])
     return out
+
+
+def _cut(value: str, size: int) -> str:
+    """``value`` cut to its column's ``size`` without a trailing space, so normalizing again keeps it.
+
+    Names and companies are cut before their case is cleaned too: whether a name is all capitals
+    must be judged on the part that is kept.
+    """
+    return value[:size].rstrip()

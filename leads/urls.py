@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from leads import import_views, lifecycle_views, views
+from leads import audit_views, import_views, lifecycle_views, views
 
 # The start page is named plain "home" (settings.LOGIN_REDIRECT_URL names it), so it sits
 # outside the "leads" namespace; the lead pages are "leads:<name>".
@@ -23,6 +23,8 @@ lead_patterns = (
         path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
         path("imports/<int:pk>/errors.csv", import_views.import_errors_csv, name="import_errors"),
         path("imports/<int:pk>/discard/", import_views.import_discard, name="import_discard"),
+        path("audit/", audit_views.audit_log, name="audit"),
+        path("audit/export.csv", audit_views.audit_log_csv, name="audit_csv"),
     ],
     "leads",
 )

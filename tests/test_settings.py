@@ -64,3 +64,17 @@ def test_a_bad_boolean_fails_loudly():
     result = manage("check", env={"DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG" in result.stderr or "maybe" in result.stderr
+
+
+def test_session_and_token_lifetimes_and_login_throttle_come_from_the_environment():
+    env = {**PRODUCTION_ENV, "SESSION_COOKIE_AGE": "3600", "API_TOKEN_TTL": "60", "LOGIN_MAX_FAILURES": "9"}
+    code = "from django.conf import settings as s; print(s.SESSION_COOKIE_AGE, s.API_TOKEN_TTL, s.LOGIN_MAX_FAILURES)"
+    result = manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["3600", "60", "9"]
+
+
+def test_a_zero_token_lifetime_fails_loudly():
+    result = manage("check", env={**PRODUCTION_ENV, "API_TOKEN_TTL": "0"})
+    assert result.returncode != 0
+    assert "API_TOKEN_TTL must be at least 1" in result.stderr

@@ -97,6 +97,8 @@ class LeadSerializer(serializers.ModelSerializer):
     """A lead as the API shows it. Stage, owner and score change only through their actions."""
 
     full_name = serializers.CharField(read_only=True)
+    # Read-only model fields lose ``allow_blank``, so the schema would forbid the "" an unrecognised title gives.
+    seniority = serializers.ChoiceField(choices=Lead.Seniority.choices, allow_blank=True, read_only=True)
     source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)

@@ -71,8 +71,8 @@ class Row:
         return self.data(world) if callable(self.data) else self.data
 
 
-#: What an API call without credentials gets: 403 while session authentication comes first.
-NO_CREDENTIALS = 403
+#: What an API call without credentials gets: 401 (token authentication comes first, so it can ask for one).
+NO_CREDENTIALS = 401
 _WORDS = {"L": LOGIN, "AL": ADMIN_LOGIN, "NO": NO_CREDENTIALS}
 
 

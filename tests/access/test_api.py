@@ -28,6 +28,8 @@ ROOT = [
     api("api-token", "POST", "/api/auth/token/", "200 200 200 200 200 200",
         writes=False,
         data={"username": "rick", "password": "correct-horse-battery"}),
+    # Rotating is the signed-in user's own token: a new one for each (the rep's old one stops working).
+    api("api-token-rotate", "POST", "/api/auth/token/rotate/", "NO 200 200 200 200 NO"),
 ]
 # fmt: on
 

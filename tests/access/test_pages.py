@@ -53,6 +53,8 @@ LEADS = [
         data={"name": "Fresh MQLs", "query": "stage=mql"}),
     # A saved view is its owner's (marketing's) to delete: anyone else's is not there (404).
     row("leads:saved_view_delete", "POST", "/leads/views/{saved_view}/delete/", "L 403 403 302 404 L"),
+    row("leads:audit", "GET", "/audit/", "L 403 403 403 200 L"),
+    row("leads:audit_csv", "GET", "/audit/export.csv", "L 403 403 403 200 L"),
     row("leads:reasons", "GET", "/reasons/", "L 403 403 403 200 L"),
     row("leads:reasons", "POST", "/reasons/", "L 403 403 403 302 L", data={"kind": "lost", "label": "Chose a rival"}),
     row("leads:reason_edit", "POST", "/reasons/{reason}/", "L 403 403 403 302 L",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -472,10 +474,11 @@ def test_bad_token_and_no_credentials_are_refused():
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     bad_token = client.get(LEADS)
 
-    # 403 rather than 401: session authentication comes first in settings and sends no challenge.
-    assert anonymous.status_code in (401, 403)
+    # 401 with a challenge: token authentication comes first in settings.
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == "Token"
     assert "results" not in anonymous.json()
-    assert bad_token.status_code in (401, 403)
+    assert bad_token.status_code == 401
     assert bad_token.json() == {"detail": "Invalid token."}
 
 
@@ -484,3 +487,33 @@ def test_session_signed_in_user_reads_leads(marketer):
     client.login(username="mara", password=PASSWORD)
 
     assert client.get(LEADS).status_code == 200
+
+
+@pytest.mark.parametrize("moment", ["0150-05-23T20:41:46+23:18", "2026-01-01T00:00:00-20:00"])
+def test_a_date_filter_with_an_offset_postgresql_refuses_still_answers(client_as, marketer, moment):
+    lead = LeadFactory()
+
+    response = client_as(marketer).get(LEADS, {"created_after": moment})
+
+    assert response.status_code == 200
+    assert ids(response) == {lead.pk}
+
+
+def test_a_date_filter_past_year_9999_in_utc_is_refused_naming_the_field(client_as, marketer):
+    response = client_as(marketer).get(LEADS, {"created_before": "9999-12-31T23:00:00-05:00"})
+
+    assert response.status_code == 400
+    assert "created_before" in response.json()
+
+
+def test_filtering_by_several_stages_and_sources_lists_each_lead_once_without_distinct(client_as, marketer):
+    web, expo = SourceFactory(slug="web"), SourceFactory(slug="expo")
+    leads = [LeadFactory(source=web, stage="new"), LeadFactory(source=expo, stage="mql")]
+    LeadFactory(source=SourceFactory(slug="other"), stage="new")
+    client = client_as(marketer)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LEADS, {"source": ["web", "expo"], "stage": ["new", "mql"]})
+
+    assert [row["id"] for row in response.json()["results"]] == [lead.pk for lead in reversed(leads)]
+    assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"] and "leads_lead" in q["sql"]]
