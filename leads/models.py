@@ -362,6 +362,8 @@ class Lead(TimeStampedModel):
             models.Index(fields=["pipeline_state", "updated_at"], name="lead_pipeline_idx"),
             models.Index(fields=["junk_reason"], name="lead_junk_reason_idx", condition=~Q(junk_reason="")),
             models.Index(fields=["-created_at"], name="lead_created_idx"),
+            # The SLA sweep pages through lapsed leads by (due, id).
+            models.Index(fields=["sla_due_at", "id"], name="lead_sla_due_idx", condition=Q(sla_due_at__isnull=False)),
             models.Index(fields=["stage", "stage_changed_at"], name="lead_stage_changed_idx"),
             models.Index(fields=["revisit_on"], name="lead_revisit_idx", condition=Q(revisit_on__isnull=False)),
         ]
