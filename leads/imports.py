@@ -34,7 +34,13 @@ from more_itertools import chunked
 from dedupe.services import leads_dedupe_inserted, leads_dedupe_unsaved
 from leadflow.db import bulk_insert_rows
 from leads.models import Campaign, ImportChunk, ImportJob, ImportRowError, Lead, Source, SourceRecord, Submission
-from leads.pipeline import LEAD_INPUT_FIELDS, import_job_finish_if_done, lead_apply_raw, leads_process_unsaved
+from leads.pipeline import (
+    CAMPAIGN_NOT_OF_SOURCE,
+    LEAD_INPUT_FIELDS,
+    import_job_finish_if_done,
+    lead_apply_raw,
+    leads_process_unsaved,
+)
 from leads.selectors import lead_definition_current
 from leads.tasks import import_chunk_task, import_read_task, pipeline_start
 
@@ -471,7 +477,9 @@ def _store_chunk(
         )
     )
     slugs = {m["campaign"].strip() for _, _, m in rows if m.get("campaign", "").strip()}
-    campaigns = dict(Campaign.objects.filter(slug__in=slugs).values_list("slug", "pk")) if slugs else {}
+    campaigns = (
+        dict(Campaign.objects.filter(source=job.source, slug__in=slugs).values_list("slug", "pk")) if slugs else {}
+    )
     new_leads: list[Lead] = []
     submissions: list[tuple[Submission, Lead | int]] = []
     records: list[tuple[str, Lead]] = []
@@ -499,7 +507,7 @@ def _store_chunk(
         if row_campaign in campaigns:
             lead.campaign_id = campaigns[row_campaign]
         elif row_campaign:
-            lead.invalid_fields["campaign"] = {"value": row_campaign[:300], "problem": "No campaign with this slug"}
+            lead.invalid_fields["campaign"] = {"value": row_campaign[:300], "problem": CAMPAIGN_NOT_OF_SOURCE}
         for name, problem in lead.invalid_fields.items():
             errors.append(
                 ImportRowError(

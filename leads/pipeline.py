@@ -38,6 +38,7 @@ LEAD_INPUT_FIELDS = (
 )  # fmt: skip
 #: Fields of a submission that say where it came from rather than who the person is.
 PROVENANCE_FIELDS = ("external_id", "source", "campaign")
+CAMPAIGN_NOT_OF_SOURCE = "No campaign of this source with this slug"
 NORMALIZED_FIELDS = (
     "first_name", "last_name", "email", "phone", "company", "company_domain", "website", "title", "seniority",
     "job_function", "industry", "employees", "street", "city", "state", "postal_code", "country",
@@ -85,16 +86,24 @@ def leads_normalize(*, lead_ids: Sequence[int]) -> int:
     for lead_id, payload in rows.values_list("lead_id", "payload"):
         payloads[lead_id] = payload  # ordered newest first, so the first submission wins
     slugs = {str(p.get("campaign", "")).strip() for p in payloads.values()} - {""}
-    campaigns = dict(Campaign.objects.filter(slug__in=slugs).values_list("slug", "pk")) if slugs else {}
+    # A submission names a campaign of its own source: a source's key never credits another source's campaign.
+    campaigns = (
+        {
+            (source_id, slug): pk
+            for source_id, slug, pk in Campaign.objects.filter(slug__in=slugs).values_list("source_id", "slug", "pk")
+        }
+        if slugs
+        else {}
+    )
     for lead in leads:
         raw = payloads.get(lead.pk, {})
         lead_apply_raw(lead, raw)
         slug = str(raw.get("campaign", "")).strip()
         if lead.campaign_id is None and slug:
-            if slug in campaigns:
-                lead.campaign_id = campaigns[slug]
+            if (lead.source_id, slug) in campaigns:
+                lead.campaign_id = campaigns[lead.source_id, slug]
             else:
-                lead.invalid_fields["campaign"] = {"value": slug[:300], "problem": "No campaign with this slug"}
+                lead.invalid_fields["campaign"] = {"value": slug[:300], "problem": CAMPAIGN_NOT_OF_SOURCE}
     _advance(leads, [*NORMALIZED_FIELDS, "campaign", "invalid_fields", "extra"], State.NORMALIZED)
     return len(leads)
 

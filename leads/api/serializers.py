@@ -214,6 +214,14 @@ class LeadCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         help_text="Free-form fields, kept with the lead",
     )
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        campaign = attrs.get("campaign")
+        if campaign is not None and campaign.source_id != attrs["source"].pk:
+            raise serializers.ValidationError(
+                {"campaign": [f"Campaign {campaign.slug!r} belongs to another source, not {attrs['source'].slug!r}."]}
+            )
+        return attrs
+
     def to_payload(self) -> dict[str, str]:
         """The submission as intake stores it: one flat object of strings."""
         data = dict(self.validated_data)

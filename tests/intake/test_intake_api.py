@@ -44,7 +44,7 @@ def post(django_capture_on_commit_callbacks):
 
 
 def test_a_submission_is_stored_answered_202_and_processed(web_source, post):
-    CampaignFactory(slug="q4-webinar")
+    CampaignFactory(source=web_source, slug="q4-webinar")  # a campaign of the source posting
     response = post({**LEAD, "campaign": "q4-webinar", "favourite_colour": "teal"}, web_source.key)
     assert response.status_code == 202, response.content
     body = response.json()
