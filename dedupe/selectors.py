@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from dedupe.matching import match_batch, record_of, thresholds
 from dedupe.models import DuplicateCandidate, Merge
 from leads.models import Lead
-from leads.selectors import lead_definition_current, lead_list_visible
+from leads.selectors import lead_definition_current, lead_list_visible, lead_visible_q
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +43,14 @@ def lead_duplicates(*, lead: Lead, user: AbstractBaseUser | AnonymousUser) -> li
 
 def candidate_list_for_review(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[DuplicateCandidate]:
     """Pairs waiting for review whose two leads ``user`` may see, the likeliest first."""
-    visible = lead_list_visible(user=user).filter(status=Lead.Status.ACTIVE)
     return (
-        DuplicateCandidate.objects.filter(lead_a__in=visible, lead_b__in=visible)
-        .select_related("lead_a", "lead_b", "decided_by")
+        DuplicateCandidate.objects.filter(
+            lead_visible_q(user=user, via="lead_a__"),
+            lead_visible_q(user=user, via="lead_b__"),
+            lead_a__status=Lead.Status.ACTIVE,
+            lead_b__status=Lead.Status.ACTIVE,
+        )
+        .select_related("lead_a__source", "lead_b__source", "decided_by")
         .order_by("-score", "-id")
     )
 
