@@ -72,7 +72,7 @@ def _is_partial(request: HttpRequest) -> bool:
 
 #: Rows the queue page shows: the most urgent first. A rep over this has more than a day's work; the
 #: rest follow as these are worked (each row carries two forms, so a thousand-lead queue took seconds).
-QUEUE_PAGE_ROWS = 100
+QUEUE_PAGE_ROWS = 50
 
 
 def _queue_context(request: HttpRequest, *, appetite_form: AppetiteForm | None = None) -> dict:
