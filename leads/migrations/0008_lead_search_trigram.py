@@ -21,6 +21,14 @@ def _indexes() -> list[GinIndex]:
     ]
 
 
+class PostgresTrigramExtension(TrigramExtension):
+    """``TrigramExtension``, whose reverse also does nothing on other databases (Django's queries pg_extension)."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 def add_indexes(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -44,6 +52,6 @@ class Migration(migrations.Migration):
     dependencies = [("leads", "0007_lead_sla_due_index")]
 
     operations = [
-        TrigramExtension(),  # does nothing on other databases
+        PostgresTrigramExtension(),  # does nothing on other databases
         migrations.RunPython(add_indexes, remove_indexes, elidable=False),
     ]
