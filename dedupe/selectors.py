@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from dedupe.matching import match_batch, record_of, thresholds
 from dedupe.models import DuplicateCandidate, Merge
 from leads.models import Lead
-from leads.selectors import lead_definition_current, lead_list_visible
+from leads.selectors import lead_definition_current, lead_list_visible, lead_visible_q
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +54,11 @@ def candidate_list_for_review(
     Open pairs are those of two active leads: a pair whose lead was merged away since (into a third
     lead) waits for nobody and is left out.
     """
-    visible = lead_list_visible(user=user)
     pairs = (
-        DuplicateCandidate.objects.filter(lead_a__in=visible, lead_b__in=visible)
-        .select_related("lead_a", "lead_b", "decided_by", "lead_a__source", "lead_b__source")
+        DuplicateCandidate.objects.filter(
+            lead_visible_q(user=user, via="lead_a__"), lead_visible_q(user=user, via="lead_b__")
+        )
+        .select_related("lead_a__source", "lead_b__source", "decided_by")
         .order_by("-score", "-id")
     )
     if status is not None:

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # OpClass in index expressions (the search trigram indexes); harmless on SQLite
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",

@@ -11,13 +11,14 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils.datastructures import MultiValueDict
 
+from leadflow.widgets import FastSelect
 from leads.filters import LeadFilter
 from leads.models import STAGE_TRANSITIONS, Lead, Reason, SavedView, Stage
 from leads.permissions import lead_stage_change_allowed
 from leads.services import lead_stage_move_refusal
 
 
-class SingleSelectAsList(forms.Select):
+class SingleSelectAsList(FastSelect):
     """A drop-down for a multiple-choice filter: one pick in the page, several still allowed in the URL."""
 
     def value_from_datadict(self, data: Any, files: MultiValueDict, name: str) -> list[str]:
@@ -44,6 +45,7 @@ class InboxFilterForm(forms.Form):
             fields[name].widget = SingleSelectAsList(choices=[("", blank), *fields[name].choices])
         fields["owner"].empty_label = "Anyone"
         fields["owner"].label_from_instance = _user_label
+        fields["owner"].widget = FastSelect(choices=fields["owner"].choices)
         fields["unowned"].widget = OptionalCheckbox()
         fields["unowned"].label = "Unowned only"
         fields["revisit_due"].widget = OptionalCheckbox()
@@ -74,6 +76,8 @@ def _user_label(user: AbstractBaseUser) -> str:
 
 class ReasonChoiceField(forms.ModelChoiceField):
     """The admin-kept reasons (active ones), grouped by list in the drop-down."""
+
+    widget = FastSelect
 
     def __init__(self, *, kinds: list[str] | None = None, **kwargs: Any) -> None:
         reasons = Reason.objects.filter(is_active=True)
@@ -199,7 +203,9 @@ class BulkActionForm(forms.Form):
         max_length=1000,
         widget=forms.TextInput(attrs={"placeholder": "e.g. not ready this quarter", "autocomplete": "off"}),
     )
-    owner = forms.ModelChoiceField(label="Assign to", required=False, queryset=None, empty_label="Pick a rep…")
+    owner = forms.ModelChoiceField(
+        label="Assign to", required=False, queryset=None, empty_label="Pick a rep…", widget=FastSelect
+    )
     query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, owners: QuerySet, **kwargs: Any) -> None:

@@ -70,14 +70,24 @@ def _is_partial(request: HttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
+#: Rows the queue page shows: the most urgent first. A rep over this has more than a day's work; the
+#: rest follow as these are worked (each row carries two forms, so a thousand-lead queue took seconds).
+QUEUE_PAGE_ROWS = 50
+
+
 def _queue_context(request: HttpRequest, *, appetite_form: AppetiteForm | None = None) -> dict:
     rep: Rep | None = getattr(request.user, "rep", None)
     now = timezone.now()
     load = rep_load(reps=[rep], now=now)[rep.pk] if rep is not None else None
+    queue = list(lead_queue_for_rep(user=request.user)[: QUEUE_PAGE_ROWS + 1])
+    more = len(queue) > QUEUE_PAGE_ROWS
+    queue = queue[:QUEUE_PAGE_ROWS]
     return {
         "partial": _is_partial(request),
         "rep": rep,
-        "queue": list(lead_queue_for_rep(user=request.user)),
+        "queue": queue,
+        # Counted only when the page cannot show them all (an index-only count on the rep's leads).
+        "queue_total": lead_queue_for_rep(user=request.user).order_by().count() if more else len(queue),
         "load": load,
         "open_count": load.open_leads if load else 0,
         "at_capacity": load is not None and load.open_leads >= rep.max_open_leads,

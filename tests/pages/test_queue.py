@@ -236,6 +236,55 @@ def test_queue_queries_do_not_grow_with_the_rows(client, rep):
     assert queries_for_queue() == few
 
 
+def test_a_long_queue_shows_the_most_urgent_rows_and_counts_the_rest(client, rep, monkeypatch):
+    from routing import views as routing_views
+
+    monkeypatch.setattr(routing_views, "QUEUE_PAGE_ROWS", 3)
+    now = timezone.now()
+    leads = [
+        LeadFactory(owner=rep, stage=Stage.SAL, sla_due_at=now + datetime.timedelta(hours=hours))
+        for hours in (5, 1, 4, 2, 3)
+    ]
+    client.force_login(rep)
+
+    response = client.get(QUEUE)
+
+    assert [lead.pk for lead in response.context["queue"]] == [leads[1].pk, leads[3].pk, leads[4].pk]
+    page = response.content.decode()
+    assert '<span class="count">5</span>' in page
+    assert "The 3 most urgent are shown" in page
+
+
+def test_a_short_queue_has_no_note_and_counts_its_rows(client, rep):
+    LeadFactory(owner=rep, stage=Stage.SAL)
+    client.force_login(rep)
+
+    page = client.get(QUEUE).content.decode()
+
+    assert '<span class="count">1</span>' in page
+    assert "most urgent are shown" not in page
+
+
+def test_queue_page_queries_are_the_same_at_two_page_sizes(client, rep, monkeypatch):
+    """A full page (more rows than it shows, so the total is counted) costs what a page of one row does, plus
+    that count."""
+    from routing import views as routing_views
+
+    client.force_login(rep)
+
+    def queries_for_queue(rows: int) -> int:
+        monkeypatch.setattr(routing_views, "QUEUE_PAGE_ROWS", rows)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(QUEUE).status_code == 200
+        return len(queries)
+
+    for _ in range(12):
+        LeadFactory(owner=rep, stage=Stage.SAL)
+
+    assert queries_for_queue(2) == queries_for_queue(10)
+    assert queries_for_queue(20) == queries_for_queue(10) - 1  # all twelve shown: nothing to count
+
+
 def accept_url(lead) -> str:
     return reverse("routing:accept", args=[lead.pk])
 

@@ -1,0 +1,35 @@
+"""Search on PostgreSQL has trigram indexes under it (migration leads/0008), and the planner can use them."""
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+
+from leads.filters import LeadFilter
+from leads.models import Lead
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_searched_fields_have_trigram_indexes_on_their_upper_case():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'leads_lead'")
+        indexes = dict(cursor.fetchall())
+
+    for field in ("first_name", "last_name", "company", "email"):
+        definition = indexes[f"lead_{field}_trgm_idx"]
+        assert "USING gin" in definition
+        assert f"upper(({field})::text) gin_trgm_ops" in definition
+
+
+def test_a_search_can_be_answered_from_the_trigram_indexes():
+    LeadFactory(first_name="Ottoline", last_name="Quist", company="Zebra Works")
+    search = LeadFilter(QueryDict("q=ottol"), queryset=Lead.objects.all()).qs
+    with connection.cursor() as cursor:
+        # A tiny table: turn off the whole-table and ordered scans to see what the bitmap scan may use.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        plan = search.order_by().explain()
+
+    assert "lead_first_name_trgm_idx" in plan
+    assert [lead.first_name for lead in search] == ["Ottoline"]

@@ -1,0 +1,38 @@
+"""``FastSelect`` writes exactly the markup of Django's template-rendered ``Select``."""
+
+import pytest
+from django import forms
+
+from leadflow.widgets import FastSelect
+from leads.forms import BulkActionForm, InboxFilter
+from leads.selectors import lead_assignable_owners, lead_list_for_inbox
+from tests.factories import CampaignFactory, ReasonFactory, RepFactory
+
+CHOICES = [("", "Any <source>"), ("a", "A & B"), ("Group", [(1, "one"), (2, 'two "2"')]), (3, "three")]
+
+
+@pytest.mark.parametrize("value", [None, "", "a", 2, ["a", 3]])
+@pytest.mark.parametrize("attrs", [{}, {"id": "id_x", "required": True, "disabled": False, "data-note": 'say "hi"'}])
+def test_fast_select_matches_django_select(value, attrs):
+    expected = forms.Select(choices=CHOICES, attrs=dict(attrs)).render("pick", value)
+
+    assert FastSelect(choices=CHOICES, attrs=dict(attrs)).render("pick", value) == expected
+
+
+@pytest.mark.django_db
+def test_inbox_drop_downs_render_as_before(marketer):
+    CampaignFactory.create_batch(3)
+    RepFactory.create_batch(3)
+    ReasonFactory.create_batch(2)
+    filters = InboxFilter({"owner": ""}, queryset=lead_list_for_inbox(user=marketer)).form
+    bulk = BulkActionForm(owners=lead_assignable_owners())
+
+    for bound in (filters["source"], filters["campaign"], filters["owner"], bulk["owner"], bulk["disqualify_reason"]):
+        widget = bound.field.widget
+        assert isinstance(widget, FastSelect)
+        plain = forms.Select(attrs=widget.attrs, choices=widget.choices)
+        plain.is_required = widget.is_required
+        attrs = bound.build_widget_attrs({"id": bound.auto_id})
+        assert widget.render(bound.html_name, bound.value(), attrs) == plain.render(
+            bound.html_name, bound.value(), attrs
+        )
