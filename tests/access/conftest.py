@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -37,10 +37,7 @@ from tests.factories import (
 PASSWORD = "correct-horse-battery"
 
 
-def build_world(media_root) -> World:
-    from django.conf import settings
-
-    settings.MEDIA_ROOT = str(media_root)
+def build_world() -> World:
     w = World()
     o = w.objects
     o["rep"] = RepFactory(user__username="rick").user
@@ -130,9 +127,14 @@ def build_world(media_root) -> World:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
-    """Built once per module inside a transaction that is rolled back when the module is done."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        built = build_world(tmp_path_factory.mktemp("media"))
+    """Built once per module inside a transaction that is rolled back when the module is done.
+
+    Uploads go to a temporary MEDIA_ROOT for the module only: a setting changed for good would send
+    later tests' files where their real worker processes do not look.
+    """
+    media_root = str(tmp_path_factory.mktemp("media"))
+    with override_settings(MEDIA_ROOT=media_root), django_db_blocker.unblock(), transaction.atomic():
+        built = build_world()
         built.objects["clients"] = _clients(built)
         yield built
         transaction.set_rollback(True)

@@ -20,6 +20,11 @@ from tests.factories import LeadFactory, UserFactory
 pytestmark = pytest.mark.browser
 
 
+def htmx_idle(page) -> None:
+    """Wait until no htmx request, swap or settle is under way on the page."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def _pair(score: float, older: dict, newer: dict) -> DuplicateCandidate:
     old = LeadFactory(**older)
     Lead.objects.filter(pk=old.pk).update(created_at=timezone.now() - datetime.timedelta(days=5))
@@ -87,6 +92,7 @@ def test_marketer_works_through_pairs_with_the_keyboard(page, requests_seen, scr
     expect(page.locator("#pair-panel")).to_have_attribute("data-pair-id", str(third.pk))
     expect(page.locator("#pair-panel")).to_be_focused()
 
+    htmx_idle(page)  # the skip's swap settles before the next key, as a person's next key would
     page.keyboard.press("n")  # the Parks are two people
     expect(page.locator("#pair-done")).to_contain_text("not a duplicate")
     # After the last pair the queue starts again at the one skipped.
