@@ -13,9 +13,7 @@ queued, and pairs dismissed as "not a duplicate" are never proposed. A second ru
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
@@ -27,7 +25,7 @@ from dedupe.models import DedupeChunk, DedupeJob
 from dedupe.services import definition_rules, match_keys_add, match_outcomes_apply
 from leads.models import Lead
 from leads.selectors import lead_definition_current
-from scoring.rescore import ChunkPlan, rescore_chunks_plan
+from scoring.rescore import ChunkPlan, chunked_jobs_redrive_stale, rescore_chunks_plan
 
 #: Leads per chunk of a job, unless the command says otherwise.
 CHUNK_SIZE = 1000
@@ -79,21 +77,8 @@ def _send(job_id: int, plan: Sequence[ChunkPlan]) -> None:
 
 
 def dedupe_jobs_redrive_stale() -> int:
-    """Send again the chunks of unfinished jobs with no progress for ``PIPELINE_STALE_SECONDS`` (lost with
-    a killed worker); the ledger makes a chunk that did run count once. Returns the chunks sent."""
-    cutoff = timezone.now() - timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
-    sent = 0
-    stale = DedupeJob.objects.filter(
-        status__in=[DedupeJob.Status.PENDING, DedupeJob.Status.RUNNING], updated_at__lt=cutoff
-    )
-    for job in stale:
-        done = set(job.chunks.values_list("number", flat=True))
-        missing = [ChunkPlan(*chunk) for chunk in job.plan if chunk[0] not in done]
-        DedupeJob.objects.filter(pk=job.pk).update(updated_at=timezone.now())
-        if missing:
-            _send(job.pk, missing)
-            sent += len(missing)
-    return sent
+    """Send again the chunks of stale dedupe jobs (see ``chunked_jobs_redrive_stale``); returns chunks sent."""
+    return chunked_jobs_redrive_stale(jobs=DedupeJob, send=_send)
 
 
 def dedupe_chunk_run(*, job_id: int, number: int, first_id: int, last_id: int, planned: int) -> int:

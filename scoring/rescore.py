@@ -11,9 +11,10 @@ its count to the job. The job is done when every chunk has counted its leads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -28,6 +29,9 @@ from routing.services import leads_route_batch
 from scoring.engine import score_lead
 from scoring.qualify import MOVE_FIELDS, RELEASE_FIELDS, RESCORED_STAGES, lead_follows_score, leads_qualify
 from scoring.services import LEAD_FIELDS, SCORE_COLUMNS, lead_facts_bulk, lead_set_score
+
+if TYPE_CHECKING:
+    from dedupe.models import DedupeJob
 
 #: What a chunk reads of each lead: the facts the rules may name, and what the stage rules look at.
 #: (Loading whole rows would read every JSON column back for nothing.)
@@ -92,22 +96,28 @@ def rescore_job_start(*, definition: LeadDefinition, reason: str, actor: Abstrac
     return job
 
 
-def rescore_jobs_redrive_stale() -> int:
-    """Send again the chunks of unfinished jobs that made no progress for ``PIPELINE_STALE_SECONDS``
-    (lost with a killed worker); the ledger makes a chunk that did run count once. Returns chunks sent."""
+def chunked_jobs_redrive_stale(
+    *, jobs: type[RescoreJob] | type[DedupeJob], send: Callable[[int, list[ChunkPlan]], None]
+) -> int:
+    """Send again, through ``send``, the planned chunks of unfinished ``jobs`` that made no progress for
+    ``PIPELINE_STALE_SECONDS`` (lost with a killed worker); each job's chunk ledger makes a chunk that did
+    run count once. Serves every job with a ``plan`` and a ``chunks`` ledger. Returns the chunks sent."""
     cutoff = timezone.now() - timedelta(seconds=settings.PIPELINE_STALE_SECONDS)
     sent = 0
-    stale = RescoreJob.objects.filter(
-        status__in=[RescoreJob.Status.PENDING, RescoreJob.Status.RUNNING], updated_at__lt=cutoff
-    )
+    stale = jobs.objects.filter(status__in=[jobs.Status.PENDING, jobs.Status.RUNNING], updated_at__lt=cutoff)
     for job in stale:
         done = set(job.chunks.values_list("number", flat=True))
         missing = [ChunkPlan(*chunk) for chunk in job.plan if chunk[0] not in done]
-        RescoreJob.objects.filter(pk=job.pk).update(updated_at=timezone.now())
+        jobs.objects.filter(pk=job.pk).update(updated_at=timezone.now())
         if missing:
-            _send(job.pk, missing)
+            send(job.pk, missing)
             sent += len(missing)
     return sent
+
+
+def rescore_jobs_redrive_stale() -> int:
+    """Send again the chunks of stale rescore jobs (see ``chunked_jobs_redrive_stale``); returns chunks sent."""
+    return chunked_jobs_redrive_stale(jobs=RescoreJob, send=_send)
 
 
 def _send(job_id: int, plan: Sequence[ChunkPlan]) -> None:
