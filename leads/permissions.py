@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from leads.models import Lead, Stage
+from leads.models import Account, Contact, Lead, Opportunity, Stage
 from leads.roles import ADMIN, user_roles
 from leads.selectors import lead_list_visible
 
@@ -82,3 +82,32 @@ def lead_stage_change_check(*, user: AbstractBaseUser | AnonymousUser, lead: Lea
 def lead_claim_allowed(*, user: AbstractBaseUser | AnonymousUser, lead: Lead) -> bool:
     """Reps may try to claim what they can see; whether it is still free is the service's call."""
     return user.is_authenticated and user.has_perm("leads.work_lead") and lead.owner_id is None
+
+
+def contact_add_allowed(*, user: AbstractBaseUser | AnonymousUser, account: Account | None) -> bool:
+    """Adding a contact: marketing and admins at any account (or none); a rep only at an account they own.
+
+    Contacts are shared reference data everyone reads; a rep's writes stay inside their own book.
+    """
+    if not user.is_authenticated or not user.has_perm("leads.add_contact"):
+        return False
+    if user.has_perm("leads.triage_lead"):
+        return True
+    return user.has_perm("leads.work_lead") and account is not None and account.owner_id == user.pk
+
+
+def contact_change_allowed(*, user: AbstractBaseUser | AnonymousUser, contact: Contact) -> bool:
+    """Changing a contact: marketing and admins any; a rep those of an account they own, or the contact of
+    a lead or an opportunity they own (the person they are working)."""
+    if not user.is_authenticated or not user.has_perm("leads.change_contact"):
+        return False
+    if user.has_perm("leads.triage_lead"):
+        return True
+    if not user.has_perm("leads.work_lead"):
+        return False
+    if contact.account_id is not None and Account.objects.filter(pk=contact.account_id, owner=user.pk).exists():
+        return True
+    return (
+        Lead.objects.filter(contact=contact, owner=user.pk).exists()
+        or Opportunity.objects.filter(contact=contact, owner=user.pk).exists()
+    )

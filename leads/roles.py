@@ -46,6 +46,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "leads.change_campaign",
         "leads.add_account",
         "leads.change_account",
+        "leads.add_contact",
+        "leads.change_contact",
     ],
     SALES: [
         *_VIEW_REFERENCE,
@@ -77,6 +79,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "leads.change_campaign",
         "leads.add_account",
         "leads.change_account",
+        "leads.add_contact",
+        "leads.change_contact",
         "leads.add_leaddefinition",
         "leads.change_leaddefinition",
         "leads.edit_definition",

@@ -24,6 +24,7 @@ from leads.models import (
     Activity,
     AuditEvent,
     Campaign,
+    Contact,
     Lead,
     Reason,
     SavedView,
@@ -684,6 +685,22 @@ def campaign_update(
     """Change a campaign's name, source, cost or dates (its slug stays)."""
     _slug_unchanged(campaign, data, "campaign")
     return audited_update(instance=campaign, data=data, actor=actor, action="campaign.update", ip_address=ip_address)
+
+
+@transaction.atomic
+def contact_create(
+    *, data: Mapping[str, Any], actor: AbstractBaseUser | None, ip_address: str | None = None
+) -> Contact:
+    """Add a contact (who may, at which account, is ``leads.permissions.contact_add_allowed``)."""
+    return audited_create(instance=Contact(**data), actor=actor, action="contact.create", ip_address=ip_address)
+
+
+@transaction.atomic
+def contact_update(
+    *, contact: Contact, data: Mapping[str, Any], actor: AbstractBaseUser | None, ip_address: str | None = None
+) -> Contact:
+    """Change a contact's details or account, audited (who may: ``leads.permissions.contact_change_allowed``)."""
+    return audited_update(instance=contact, data=data, actor=actor, action="contact.update", ip_address=ip_address)
 
 
 # --- Saved inbox views ------------------------------------------------------------------------

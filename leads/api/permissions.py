@@ -12,7 +12,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModel
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from leads.permissions import lead_change_allowed, lead_stage_change_allowed
+from leads.permissions import contact_change_allowed, lead_change_allowed, lead_stage_change_allowed
 
 _VIEW = ["%(app_label)s.view_%(model_name)s"]
 
@@ -58,3 +58,14 @@ class LeadChangePermission(BasePermission):
         if getattr(view, "action", None) in self.stage_actions:
             return lead_stage_change_allowed(user=request.user, lead=obj)
         return lead_change_allowed(user=request.user, lead=obj)
+
+
+class ContactChangePermission(BasePermission):
+    """Changing a contact follows ``leads.permissions.contact_change_allowed``: marketing and admins any,
+    a rep the contacts of their own accounts, leads and opportunities. Everyone who may read contacts
+    reads them all (adding one is checked against its account by the view)."""
+
+    message = "You may not change this contact: a rep changes the contacts of their own accounts, leads and deals."
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        return request.method in SAFE_METHODS or contact_change_allowed(user=request.user, contact=obj)

@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer, as_serializer_error
@@ -25,7 +25,7 @@ from rest_framework.settings import api_settings
 from leadflow.pagination import KeysetPagination
 from leads.activities import activity_record
 from leads.api.activities import ActivityCreateSerializer
-from leads.api.permissions import LeadChangePermission, ModelPermissions
+from leads.api.permissions import ContactChangePermission, LeadChangePermission, ModelPermissions
 from leads.api.serializers import (
     AccountSerializer,
     ActivitySerializer,
@@ -55,12 +55,14 @@ from leads.filters import (
 )
 from leads.intake import IntakeError
 from leads.models import Account, AuditEvent, Campaign, Contact, Lead, LeadDefinition, Source, SourceRecord
-from leads.permissions import lead_stage_change_check
+from leads.permissions import contact_add_allowed, lead_stage_change_check
 from leads.selectors import lead_list_visible
 from leads.services import (
     LeadOperationError,
     campaign_create,
     campaign_update,
+    contact_create,
+    contact_update,
     lead_change_stage,
     lead_submit,
     lead_update,
@@ -350,11 +352,42 @@ class AccountViewSet(NoDeleteModelViewSet):
     filterset_class = AccountFilter
 
 
+@extend_schema_view(
+    create=extend_schema(summary="Add a contact (a rep: at an account they own)"),
+    update=extend_schema(summary="Change a contact (a rep: of their own accounts, leads and deals)"),
+    partial_update=extend_schema(summary="Change a contact (a rep: of their own accounts, leads and deals)"),
+)
 class ContactViewSet(NoDeleteModelViewSet):
+    """Contacts: read by everyone who works leads; changed per ``leads.permissions`` (audited)."""
+
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [ModelPermissions, ContactChangePermission]
     filterset_class = ContactFilter
+
+    def _account_check(self, account: Account | None) -> None:
+        if not contact_add_allowed(user=self.request.user, account=account):
+            raise PermissionDenied("A rep adds contacts to, and moves them into, accounts they own.")
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        self._account_check(serializer.validated_data.get("account"))
+        with service_errors():
+            serializer.instance = contact_create(
+                data=serializer.validated_data, actor=self.request.user, ip_address=client_ip(self.request)
+            )
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        contact = serializer.instance
+        account = serializer.validated_data.get("account", contact.account)
+        if account != contact.account:
+            self._account_check(account)
+        with service_errors():
+            serializer.instance = contact_update(
+                contact=contact,
+                data=serializer.validated_data,
+                actor=self.request.user,
+                ip_address=client_ip(self.request),
+            )
 
 
 @extend_schema_view(

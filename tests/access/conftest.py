@@ -82,7 +82,8 @@ def build_world() -> World:
     o["merge"] = lead_merge(survivor=c, merged=d, actor=o["marketer"])
     o["twin"] = LeadFactory(source=web, stage=Stage.NEW, email=o["new"].email, first_name=o["new"].first_name)
 
-    o["account"] = AccountFactory()
+    # The rep's own account: they may add and change its contacts; another rep may not.
+    o["account"] = AccountFactory(owner=rep)
     o["contact"] = ContactFactory(account=o["account"])
     o["territory"] = TerritoryFactory(slug="east", name="East")
     TerritoryMembershipFactory(territory=o["territory"], rep=rep.rep)

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from leads.models import AuditEvent, Campaign, Source
-from tests.factories import AccountFactory, CampaignFactory, LeadDefinitionFactory, SourceFactory
+from leads.models import AuditEvent, Campaign, Contact, Source
+from tests.factories import (
+    AccountFactory,
+    CampaignFactory,
+    ContactFactory,
+    LeadDefinitionFactory,
+    LeadFactory,
+    OpportunityFactory,
+    SourceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -184,16 +192,48 @@ def test_account_domain_is_cleaned_and_must_be_unique(client_as, marketer):
     assert fresh.json()["domain"] == "globex.example"
 
 
-def test_sales_adds_contacts_marketing_does_not(client_as, rep, marketer):
-    account = AccountFactory()
-    contact = {"account": account.pk, "first_name": "Ann", "email": "Ann@Acme.example"}
+def test_marketing_adds_contacts_anywhere_and_a_rep_only_at_an_account_they_own(client_as, rep, marketer):
+    own, others = AccountFactory(owner=rep), AccountFactory()
+    contact = {"first_name": "Ann", "email": "Ann@Acme.example"}
 
-    by_rep = client_as(rep).post("/api/contacts/", contact, format="json")
-    by_marketer = client_as(marketer).post("/api/contacts/", contact, format="json")
+    by_marketer = client_as(marketer).post("/api/contacts/", {**contact, "account": others.pk}, format="json")
+    by_rep_own = client_as(rep).post("/api/contacts/", {**contact, "account": own.pk}, format="json")
+    by_rep_other = client_as(rep).post("/api/contacts/", {**contact, "account": others.pk}, format="json")
+    by_rep_none = client_as(rep).post("/api/contacts/", contact, format="json")
 
-    assert by_rep.status_code == 201
-    assert by_rep.json()["email"] == "ann@acme.example"
-    assert by_marketer.status_code == 403
+    assert (by_marketer.status_code, by_rep_own.status_code) == (201, 201)
+    assert by_rep_own.json()["email"] == "ann@acme.example"
+    assert (by_rep_other.status_code, by_rep_none.status_code) == (403, 403)
+    assert Contact.objects.filter(account=others).count() == 1
+    event = AuditEvent.objects.get(action="contact.create", object_id=str(by_rep_own.json()["id"]))
+    assert event.actor == rep
+
+
+def test_a_rep_changes_the_contacts_of_their_accounts_leads_and_deals_only(client_as, rep, other_rep):
+    of_account = ContactFactory(account=AccountFactory(owner=rep))
+    of_lead = ContactFactory(account=AccountFactory())
+    LeadFactory(contact=of_lead, owner=rep)
+    of_deal = ContactFactory(account=AccountFactory())
+    OpportunityFactory(contact=of_deal, owner=rep, lead__owner=rep)
+    strangers = ContactFactory(account=AccountFactory(owner=other_rep))
+    client = client_as(rep)
+
+    answers = [
+        client.patch(f"/api/contacts/{c.pk}/", {"title": "CFO"}, format="json").status_code
+        for c in (of_account, of_lead, of_deal, strangers)
+    ]
+    moved_away = client.patch(
+        f"/api/contacts/{of_account.pk}/", {"account": strangers.account_id}, format="json"
+    ).status_code
+
+    assert answers == [200, 200, 200, 403]
+    assert moved_away == 403
+    assert client.get(f"/api/contacts/{strangers.pk}/").status_code == 200  # reading stays open
+    strangers.refresh_from_db()
+    of_account.refresh_from_db()
+    assert (strangers.title, of_account.account.owner) == ("", rep)
+    changes = AuditEvent.objects.get(action="contact.update", object_id=str(of_lead.pk)).changes
+    assert changes == {"title": ["", "CFO"]}
 
 
 # --- Lead definitions --------------------------------------------------------------------------
