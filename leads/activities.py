@@ -14,11 +14,11 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from leads.models import Activity, Lead, Source
+from leads.models import Activity, Lead, Source, SourceRecord, Submission
 from leads.normalize import normalize_email
 from leads.services import LeadOperationError
 from scoring.qualify import SCORED_STATES
@@ -91,6 +91,16 @@ def activity_record(
     return activity
 
 
+def leads_of_source(source: Source) -> Q:
+    """The leads a source's key may touch: those of that source, and those it sent a record or a
+    submission into (a lead it submitted that was merged into another lead of another source)."""
+    return (
+        Q(source=source)
+        | Exists(Submission.objects.filter(lead=OuterRef("pk"), source=source))
+        | Exists(SourceRecord.objects.filter(lead=OuterRef("pk"), source=source))
+    )
+
+
 def activities_record_by_email(
     *,
     source: Source,
@@ -102,16 +112,17 @@ def activities_record_by_email(
     body: str = "",
     meta: Mapping[str, Any] | None = None,
 ) -> list[Activity]:
-    """Record an activity a tool reports by e-mail address on every active lead with that address.
+    """Record an activity a tool reports by e-mail address on every active lead with that address that
+    ``source`` may write to (``leads_of_source``).
 
     The address is normalized as intake normalizes it (trimmed, lower-cased). Returns the activities
-    made, one per lead, none when no active lead has the address.
+    made, one per lead, none when no such lead has the address.
     """
     normalized, problem = normalize_email(email)
     if not normalized or problem:
         raise LeadOperationError(problem or "An e-mail address is needed.", field="email")
     leads = list(
-        Lead.objects.filter(email=normalized, status=Lead.Status.ACTIVE)
+        Lead.objects.filter(leads_of_source(source), email=normalized, status=Lead.Status.ACTIVE)
         .only("pk", "status", "pipeline_state")
         .order_by("pk")
     )

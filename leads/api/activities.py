@@ -3,7 +3,8 @@
 - ``POST /api/leads/{id}/activities/`` (``LeadViewSet.activities_create``): signed-in users with
   ``leads.add_activity`` on a lead they can see.
 - ``POST /api/activities/``: a tool (marketing automation, webinar platform...) with its source's
-  key, as for web-to-lead intake; the activity goes on every active lead with that e-mail address.
+  key, as for web-to-lead intake; the activity goes on every active lead of that source (or that it sent
+  a record into) with that e-mail address.
 
 Both answer at once; the rescoring the activity causes runs in a worker.
 """
@@ -99,13 +100,14 @@ class ActivityEventView(APIView):
         operation_id="activities_report",
         summary="Report an activity by e-mail address (tools, with the source's key)",
         description="The activity goes on every active lead with this e-mail address (compared trimmed and "
-        "lower-cased). Engagement kinds rescore those leads in the background; one that reaches the MQL "
+        "lower-cased) that came from the key's source or that the source sent a record into; another source's "
+        "leads are not found (404). Engagement kinds rescore those leads in the background; one that reaches the MQL "
         "threshold becomes an MQL.",
         request=ActivityEventSerializer,
         responses={
             202: ActivityEventReceiptSerializer,
             400: OpenApiResponse(description="The field at fault and why"),
-            404: OpenApiResponse(description="No active lead has this e-mail address"),
+            404: OpenApiResponse(description="No active lead of this source has this e-mail address"),
             429: OpenApiResponse(description="Rate limit of this source; see Retry-After"),
         },
     )
@@ -128,6 +130,8 @@ class ActivityEventView(APIView):
         except LeadOperationError as exc:
             raise service_error_as_400(exc) from exc
         if not activities:
-            raise NotFound(f"No active lead has the e-mail address {data['email'].strip()!r}; nothing was recorded.")
+            raise NotFound(
+                f"No active lead of this source has the e-mail address {data['email'].strip()!r}; nothing was recorded."
+            )
         body = {"activities": [a.pk for a in activities], "leads": [a.lead_id for a in activities]}
         return Response(ActivityEventReceiptSerializer(body).data, status=status.HTTP_202_ACCEPTED)

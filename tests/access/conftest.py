@@ -80,6 +80,8 @@ def build_world() -> World:
     c = LeadFactory(source=web, first_name="Ann", last_name="Lee", email="ann@lee.example")
     d = LeadFactory(source=web, first_name="Anne", last_name="Lee", email="ann@lee.example")
     o["merge"] = lead_merge(survivor=c, merged=d, actor=o["marketer"])
+    # A lead the partner's key sent in: the one kind of lead that key may report activities on.
+    o["partner_lead"] = LeadFactory(source=partner, stage=Stage.NEW, email="pat@partner.example")
     o["twin"] = LeadFactory(source=web, stage=Stage.NEW, email=o["new"].email, first_name=o["new"].first_name)
 
     # The rep's own account: they may add and change its contacts; another rep may not.

@@ -2,7 +2,7 @@
 
 Columns: anonymous, rep (owner of the lead/opportunity/notification/profile), other rep, marketing,
 admin, and an integration key of another source (``X-Source-Key``; it opens the intake endpoints only,
-and there only for its own source's submissions). ``NO`` is what a call without credentials gets
+and there only for its own source's submissions and leads). ``NO`` is what a call without credentials gets
 (``table.NO_CREDENTIALS``).
 """
 
@@ -39,8 +39,12 @@ INTAKE = [
         data={"email": "pat@newco.example", "first_name": "Pat", "company": "NewCo"}),
     # The submission came from the web form: another source's key does not find it.
     api("intake-status", "GET", "/api/intake/{submission}/", "401 401 401 401 401 404"),
-    api("activity-events", "POST", "/api/activities/", "401 401 401 401 401 202",
+    # A source's key reports activities on its own source's leads only: the web form's lead is not found...
+    api("activity-events", "POST", "/api/activities/", "401 401 401 401 401 404",
         data=lambda w: {"email": w.mql.email, "kind": "page_visit", "subject": "Pricing"}),
+    # ...the lead the key's own source sent in is.
+    api("activity-events", "POST", "/api/activities/", "401 401 401 401 401 202",
+        data=lambda w: {"email": w.partner_lead.email, "kind": "page_visit", "subject": "Pricing"}),
 ]
 # fmt: on
 

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from leads.models import Activity, Lead, LeadDefinition, Stage, StageChange
+from leads.models import Activity, Lead, LeadDefinition, SourceRecord, Stage, StageChange
 from tests.factories import LeadDefinitionFactory, LeadFactory, SourceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -184,10 +184,10 @@ def test_a_time_a_few_minutes_ahead_is_accepted_for_clock_drift(client_as, marke
 
 
 def test_a_tool_reports_engagement_by_email_and_every_active_lead_with_it_is_rescored(tool, definition, committed):
-    first = LeadFactory(email="ann@globex.example", stage=Stage.NEW)
-    second = LeadFactory(email="ann@globex.example", stage=Stage.NURTURE)
-    merged = LeadFactory(email="ann@globex.example", status=Lead.Status.MERGED, merged_into=first)
-    LeadFactory(email="bob@globex.example")
+    first = LeadFactory(source=tool, email="ann@globex.example", stage=Stage.NEW)
+    second = LeadFactory(source=tool, email="ann@globex.example", stage=Stage.NURTURE)
+    merged = LeadFactory(source=tool, email="ann@globex.example", status=Lead.Status.MERGED, merged_into=first)
+    LeadFactory(source=tool, email="bob@globex.example")
 
     response = report(tool, {"email": "  Ann@Globex.example ", "kind": "webinar", "subject": "Launch"}, committed)
 
@@ -207,7 +207,7 @@ def test_an_unknown_email_is_a_404_that_says_so(tool, definition, committed):
     response = report(tool, {"email": "nobody@nowhere.example", "kind": "webinar"}, committed)
 
     assert response.status_code == 404
-    assert "No active lead has the e-mail address 'nobody@nowhere.example'" in response.json()["detail"]
+    assert "No active lead of this source has the e-mail address 'nobody@nowhere.example'" in response.json()["detail"]
     assert not Activity.objects.exists()
 
 
@@ -221,7 +221,7 @@ def test_an_unknown_email_is_a_404_that_says_so(tool, definition, committed):
     ],
 )
 def test_a_bad_report_is_a_400_naming_the_field(tool, committed, payload, field):
-    LeadFactory(email="ann@globex.example")
+    LeadFactory(source=tool, email="ann@globex.example")
 
     response = report(tool, payload, committed)
 
@@ -230,7 +230,7 @@ def test_a_bad_report_is_a_400_naming_the_field(tool, committed, payload, field)
 
 
 def test_reports_need_an_active_source_key(tool, committed):
-    LeadFactory(email="ann@globex.example")
+    LeadFactory(source=tool, email="ann@globex.example")
     data = {"email": "ann@globex.example", "kind": "webinar"}
 
     no_key = committed(APIClient().post, "/api/activities/", data, format="json")
@@ -246,7 +246,7 @@ def test_reports_need_an_active_source_key(tool, committed):
 def test_reports_share_the_sources_rate_limit(tool, committed):
     tool.rate_limit_per_minute = 2
     tool.save()
-    LeadFactory(email="ann@globex.example")
+    LeadFactory(source=tool, email="ann@globex.example")
     data = {"email": "ann@globex.example", "kind": "email_open"}
 
     codes = [report(tool, data, committed).status_code for _ in range(3)]
@@ -256,10 +256,31 @@ def test_reports_share_the_sources_rate_limit(tool, committed):
 
 
 def test_a_report_for_a_lead_still_in_the_pipeline_is_left_for_its_scoring_step(tool, definition, committed):
-    lead = LeadFactory(email="ann@globex.example", pipeline_state=Lead.PipelineState.NORMALIZED)
+    lead = LeadFactory(source=tool, email="ann@globex.example", pipeline_state=Lead.PipelineState.NORMALIZED)
 
     response = report(tool, {"email": "ann@globex.example", "kind": "webinar"}, committed)
 
     assert response.status_code == 202
     lead.refresh_from_db()
     assert (lead.scored_at, lead.stage) == (None, Stage.NEW)
+
+
+def test_a_tool_touches_only_its_own_sources_leads_and_those_it_sent_a_record_into(tool, definition, committed):
+    other_source = SourceFactory(slug="partner")
+    own = LeadFactory(source=tool, email="ann@globex.example")
+    foreign = LeadFactory(source=other_source, email="ann@globex.example")
+    # A lead of another source that this tool's submission was merged into (its record moved there).
+    fed = LeadFactory(source=other_source, email="ann@globex.example")
+    SourceRecord.objects.create(lead=fed, source=tool, external_id="crm-7")
+    only_foreign = LeadFactory(source=other_source, email="bob@globex.example")
+
+    response = report(tool, {"email": "ann@globex.example", "kind": "webinar"}, committed)
+    refused = report(tool, {"email": "bob@globex.example", "kind": "webinar"}, committed)
+
+    assert response.status_code == 202, response.content
+    assert sorted(response.json()["leads"]) == sorted([own.pk, fed.pk])
+    assert refused.status_code == 404
+    assert "No active lead of this source" in refused.json()["detail"]
+    assert not Activity.objects.filter(lead__in=[foreign, only_foreign]).exists()
+    foreign.refresh_from_db()
+    assert foreign.score != 60
