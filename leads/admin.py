@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
+from leads.lifecycle import OPPORTUNITY_EDITABLE_FIELDS, opportunity_update, opportunity_update_clean
 from leads.models import (
     Account,
     Activity,
@@ -461,10 +462,30 @@ class ReasonAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
 
 
+class OpportunityAdminForm(forms.ModelForm):
+    """Name, amount and expected close are ``opportunity_update``'s: its checks run here, shown by the field."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # ``self.instance`` still holds the stored values here: the form copies its own later.
+        data = {
+            name: cleaned[name] for name in OPPORTUNITY_EDITABLE_FIELDS if name in self.changed_data and name in cleaned
+        }
+        if self.instance.pk and data:
+            try:
+                opportunity_update_clean(opportunity=self.instance, data=data)
+            except LeadOperationError as error:
+                self.add_error(error.field if error.field in self.fields else None, str(error))
+        return cleaned
+
+
 @admin.register(Opportunity)
 class OpportunityAdmin(admin.ModelAdmin):
-    """Deals. Conversion and the outcome (won / lost) go through the services, so they are read-only here."""
+    """Deals. Conversion and the outcome (won / lost, its amount and date) go through the services, so they
+    are read-only here; name, amount and expected close of an open deal are saved by ``opportunity_update``
+    (its rules, its ``opportunity.update`` audit event), and a closed deal's are read-only."""
 
+    form = OpportunityAdminForm
     list_display = [
         "name",
         "account",
@@ -486,6 +507,23 @@ class OpportunityAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Opportunity | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.stage != Opportunity.Stage.OPEN:
+            fields += list(OPPORTUNITY_EDITABLE_FIELDS)
+        return fields
+
+    def save_model(self, request: HttpRequest, obj: Opportunity, form: forms.ModelForm, change: bool) -> None:
+        data = {name: getattr(obj, name) for name in OPPORTUNITY_EDITABLE_FIELDS if name in form.changed_data}
+        if not change or not data:
+            super().save_model(request, obj, form, change)
+            return
+        stored = Opportunity.objects.get(pk=obj.pk)
+        for name in data:  # the service writes these; the admin saves the rest (owner, account, contact)
+            setattr(obj, name, getattr(stored, name))
+        super().save_model(request, obj, form, change)
+        opportunity_update(opportunity=obj, data=data, actor=request.user, ip_address=_client_ip(request))
 
 
 @admin.register(Activity)

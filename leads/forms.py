@@ -290,6 +290,20 @@ class CloseOpportunityForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class OpportunityEditForm(forms.Form):
+    """An open opportunity's name, amount and expected close (``opportunity_update`` checks the rest)."""
+
+    name = forms.CharField(label="Opportunity name", max_length=200)
+    amount = forms.DecimalField(label="Amount", max_digits=14, decimal_places=2, min_value=0)
+    expected_close_on = forms.DateField(
+        label="Expected close", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "edit_%s")
+        super().__init__(*args, **kwargs)
+
+
 class ReasonAddForm(forms.Form):
     kind = forms.ChoiceField(label="List", choices=Reason.Kind.choices)
     label = forms.CharField(label="Reason", max_length=120)

@@ -381,19 +381,22 @@ def lead_convert(
     return Conversion(opportunity=opportunity, account_created=created_account, contact_created=created_contact)
 
 
-@transaction.atomic
-def opportunity_update(
-    *, opportunity: Opportunity, data: dict[str, Any], actor: AbstractBaseUser | None, ip_address: str | None = None
-) -> Opportunity:
-    """Change an open opportunity's name, amount or expected close date (closing is ``opportunity_close``)."""
-    unknown = set(data) - {"name", "amount", "expected_close_on"}
+#: What ``opportunity_update`` changes; stage, close date, amount won and lost reason are ``opportunity_close``'s.
+OPPORTUNITY_EDITABLE_FIELDS = ("name", "amount", "expected_close_on")
+
+
+def opportunity_update_clean(*, opportunity: Opportunity, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` checked and cleaned for ``opportunity_update``; raises ``LeadOperationError`` naming the field.
+
+    Also what the Django admin's form asks before it saves, so a refusal shows beside the field.
+    """
+    unknown = set(data) - set(OPPORTUNITY_EDITABLE_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
         hint = "Close it with POST /api/opportunities/{id}/close/." if field in ("stage", "closed_on") else ""
         raise LeadOperationError(f"{field!r} cannot be changed here. {hint}".strip(), field=field)
-    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
-    if locked.stage != Opportunity.Stage.OPEN:
-        raise LeadOperationError(f"A {locked.get_stage_display().lower()} opportunity is not edited.")
+    if opportunity.stage != Opportunity.Stage.OPEN:
+        raise LeadOperationError(f"A {opportunity.get_stage_display().lower()} opportunity is not edited.")
     values = dict(data)
     if "name" in values:
         values["name"] = " ".join(str(values["name"]).split())
@@ -408,6 +411,16 @@ def opportunity_update(
             raise LeadOperationError("Give the date the deal is expected to close.", field="expected_close_on")
         if values["expected_close_on"] < timezone.localdate():
             raise LeadOperationError("The expected close date cannot be in the past.", field="expected_close_on")
+    return values
+
+
+@transaction.atomic
+def opportunity_update(
+    *, opportunity: Opportunity, data: dict[str, Any], actor: AbstractBaseUser | None, ip_address: str | None = None
+) -> Opportunity:
+    """Change an open opportunity's name, amount or expected close date (closing is ``opportunity_close``)."""
+    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    values = opportunity_update_clean(opportunity=locked, data=data)
     audited_update(
         instance=locked, data=values, actor=_actor(actor), action="opportunity.update", ip_address=ip_address
     )

@@ -13,12 +13,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from leads.forms import CloseOpportunityForm, ConvertForm, ReasonAddForm, ReasonEditForm
+from leads.forms import CloseOpportunityForm, ConvertForm, OpportunityEditForm, ReasonAddForm, ReasonEditForm
 from leads.lifecycle import (
     CONVERTIBLE_STAGES,
     account_match_for_lead,
     lead_convert,
     opportunity_close,
+    opportunity_update,
     reason_create,
     reason_update,
 )
@@ -47,12 +48,13 @@ def lead_lifecycle_context(
     *,
     convert_form: ConvertForm | None = None,
     close_form: CloseOpportunityForm | None = None,
+    edit_form: OpportunityEditForm | None = None,
 ) -> dict[str, Any]:
     """What the lead page shows about conversion: the opportunity and its forms, for those who may act."""
     opportunity = (
         Opportunity.objects.select_related("account", "contact", "owner", "lost_reason").filter(lead=lead).first()
     )
-    context: dict[str, Any] = {"opportunity": opportunity, "convert_form": None, "close_form": None}
+    context: dict[str, Any] = {"opportunity": opportunity, "convert_form": None, "close_form": None, "edit_form": None}
     if opportunity is None:
         can_convert = (
             lead.stage in CONVERTIBLE_STAGES
@@ -69,6 +71,13 @@ def lead_lifecycle_context(
     ):
         context["close_form"] = close_form or CloseOpportunityForm(
             initial={"outcome": "won", "amount": opportunity.amount, "closed_on": timezone.localdate()}
+        )
+        context["edit_form"] = edit_form or OpportunityEditForm(
+            initial={
+                "name": opportunity.name,
+                "amount": opportunity.amount,
+                "expected_close_on": opportunity.expected_close_on,
+            }
         )
     return context
 
@@ -123,6 +132,34 @@ def opportunity_close_page(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"Lost “{closed.name}”: {closed.lost_reason.label}.")
             return redirect("leads:detail", pk=lead.pk)
     return render_lead(request, lead, extra=lead_lifecycle_context(request, lead, close_form=form), status=400)
+
+
+@page_permission_required("leads.view_lead")
+@require_POST
+def opportunity_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change an open opportunity's name, amount or expected close (who may: as for closing it)."""
+    from leads.views import render_lead
+
+    opportunity = get_object_or_404(opportunity_list_visible(user=request.user), pk=pk)
+    lead = get_visible_lead_or_404(user=request.user, pk=opportunity.lead_id)
+    lead_stage_change_check(user=request.user, lead=lead, to_stage=Stage.WON)
+    if opportunity.stage != Opportunity.Stage.OPEN:
+        messages.error(
+            request, f"This opportunity was closed as {opportunity.get_stage_display().lower()}; nothing changed."
+        )
+        return redirect("leads:detail", pk=lead.pk)
+    form = OpportunityEditForm(request.POST)
+    if form.is_valid():
+        try:
+            opportunity_update(
+                opportunity=opportunity, data=form.cleaned_data, actor=request.user, ip_address=_ip(request)
+            )
+        except LeadOperationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"Saved “{opportunity.name}”.")
+            return redirect("leads:detail", pk=lead.pk)
+    return render_lead(request, lead, extra=lead_lifecycle_context(request, lead, edit_form=form), status=400)
 
 
 # --- The reason lists -------------------------------------------------------------------------------

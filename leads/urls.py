@@ -11,6 +11,7 @@ lead_patterns = (
         path("leads/<int:pk>/stage/", views.lead_stage, name="stage"),
         path("leads/<int:pk>/convert/", lifecycle_views.lead_convert_page, name="convert"),
         path("opportunities/<int:pk>/close/", lifecycle_views.opportunity_close_page, name="opportunity_close"),
+        path("opportunities/<int:pk>/edit/", lifecycle_views.opportunity_edit_page, name="opportunity_edit"),
         path("reasons/", lifecycle_views.reasons_page, name="reasons"),
         path("reasons/<int:pk>/", lifecycle_views.reason_edit_page, name="reason_edit"),
         path("leads/bulk/", views.inbox_bulk, name="bulk"),

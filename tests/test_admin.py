@@ -3,6 +3,7 @@ rules (stage moves through the lifecycle, history read-only, API keys shown once
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 from typing import Any
@@ -15,7 +16,9 @@ from django.db import connection
 from django.forms import MultiWidget
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from leads.lifecycle import opportunity_close
 from leads.models import (
     Activity,
     AuditEvent,
@@ -466,3 +469,57 @@ def test_a_reps_working_days_are_ticked_in_the_admin(staff_client, rep):
     page = staff_client.get(url(Rep, "change", profile.pk)).content.decode()
     assert re.search(r'name="work_days" value="6" id="id_work_days_\d" checked', page)
     assert not re.search(r'name="work_days" value="5" id="id_work_days_\d" checked', page)
+
+
+# --- Opportunities: the admin goes through the lifecycle services ------------------------------------
+
+
+def test_an_open_opportunitys_amount_and_close_date_are_saved_by_the_service(staff_client, superuser, rep):
+    opportunity = OpportunityFactory(amount=5000, lead__owner=rep, owner=rep)
+    page = staff_client.get(url(Opportunity, "change", opportunity.pk))
+    later = timezone.localdate() + datetime.timedelta(days=20)
+
+    response = staff_client.post(
+        url(Opportunity, "change", opportunity.pk),
+        {**form_data(page), "amount": "8000", "expected_close_on": later.isoformat(), "owner": ""},
+    )
+
+    assert response.status_code == 302
+    opportunity.refresh_from_db()
+    assert (opportunity.amount, opportunity.expected_close_on, opportunity.owner) == (8000, later, None)
+    event = AuditEvent.objects.get(action="opportunity.update", object_id=str(opportunity.pk))
+    assert (event.actor, event.changes) == (
+        superuser,
+        {
+            "amount": ["5000.00", "8000.00"],
+            "expected_close_on": [opportunity.created_at.date().isoformat(), later.isoformat()],
+        },
+    )
+
+
+def test_a_past_expected_close_date_in_the_admin_is_shown_on_the_form(staff_client):
+    opportunity = OpportunityFactory(amount=5000)
+    page = staff_client.get(url(Opportunity, "change", opportunity.pk))
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+
+    response = staff_client.post(
+        url(Opportunity, "change", opportunity.pk),
+        {**form_data(page), "expected_close_on": yesterday.isoformat(), "amount": "1"},
+    )
+
+    assert response.status_code == 200
+    assert "cannot be in the past" in str(response.context["adminform"].form.errors["expected_close_on"])
+    opportunity.refresh_from_db()
+    assert opportunity.amount == 5000
+
+
+def test_a_closed_opportunitys_outcome_fields_are_read_only_in_the_admin(staff_client, superuser):
+    opportunity = OpportunityFactory(amount=5000)
+    opportunity_close(opportunity=opportunity, outcome="won", amount="6000", actor=superuser)
+    page = staff_client.get(url(Opportunity, "change", opportunity.pk))
+
+    staff_client.post(url(Opportunity, "change", opportunity.pk), {**form_data(page), "amount": "1", "name": "X"})
+
+    assert {"amount", "name", "expected_close_on"} <= set(page.context["adminform"].readonly_fields)
+    opportunity.refresh_from_db()
+    assert (opportunity.stage, opportunity.amount, opportunity.name != "X") == ("won", 6000, True)

@@ -45,6 +45,8 @@ LEADS = [
         data={"stage": "nurture", "reason": "Budget next year"}),
     row("leads:convert", "POST", "/leads/{sal}/convert/", "L 302 404 403 302 L",
         data={"name": "Deal", "amount": "5000", "expected_close_on": TOMORROW}),
+    row("leads:opportunity_edit", "POST", "/opportunities/{opportunity}/edit/", "L 302 404 403 302 L",
+        data={"name": "Bigger deal", "amount": "15000", "expected_close_on": TOMORROW}),
     row("leads:opportunity_close", "POST", "/opportunities/{opportunity}/close/", "L 302 404 403 302 L",
         data={"outcome": "won", "amount": "12000", "closed_on": TODAY}),
     row("leads:bulk", "POST", "/leads/bulk/", "L 403 403 302 302 L",

@@ -8,7 +8,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from leads.models import Account, Lead, Opportunity, Reason, Stage
+from leads.models import Account, AuditEvent, Lead, Opportunity, Reason, Stage
 from tests.factories import ActivityFactory, LeadFactory, OpportunityFactory, listed_reason
 
 pytestmark = pytest.mark.django_db
@@ -170,6 +170,64 @@ def test_the_owner_closes_won_and_then_lost_is_refused(client, rep):
     assert "already closed as won" in client.get(again.url).content.decode()
     opportunity.refresh_from_db()
     assert (opportunity.stage, opportunity.amount) == ("won", 5500)
+
+
+def test_the_owner_edits_an_open_opportunity_from_the_lead_page(client, rep):
+    opportunity = OpportunityFactory(lead__owner=rep, owner=rep, amount=5000, name="Acme deal")
+    client.force_login(rep)
+
+    html = client.get(f"/leads/{opportunity.lead_id}/").content.decode()
+    saved = client.post(
+        f"/opportunities/{opportunity.pk}/edit/",
+        {"name": "Acme  platform deal", "amount": "7500", "expected_close_on": in_days(45)},
+    )
+    past = client.post(
+        f"/opportunities/{opportunity.pk}/edit/",
+        {"name": "Acme deal", "amount": "7500", "expected_close_on": in_days(-1)},
+    )
+
+    assert 'id="opportunity-edit-form"' in html
+    assert saved.status_code == 302
+    assert past.status_code == 400
+    assert "cannot be in the past" in past.content.decode()
+    opportunity.refresh_from_db()
+    assert (opportunity.name, opportunity.amount, opportunity.expected_close_on.isoformat()) == (
+        "Acme platform deal",
+        7500,
+        in_days(45),
+    )
+    event = AuditEvent.objects.get(action="opportunity.update", object_id=str(opportunity.pk))
+    assert (event.actor, event.changes["amount"]) == (rep, ["5000.00", "7500.00"])
+
+
+def test_a_closed_opportunity_offers_no_edit_and_refuses_one(client, rep):
+    opportunity = OpportunityFactory(lead__owner=rep, owner=rep, amount=5000)
+    client.force_login(rep)
+    client.post(f"/opportunities/{opportunity.pk}/close/", {"outcome": "won", "amount": "5500"})
+
+    html = client.get(f"/leads/{opportunity.lead_id}/").content.decode()
+    edit = client.post(
+        f"/opportunities/{opportunity.pk}/edit/", {"name": "X", "amount": "1", "expected_close_on": in_days(9)}
+    )
+
+    assert 'id="opportunity-edit-form"' not in html
+    assert edit.status_code == 302
+    opportunity.refresh_from_db()
+    assert (opportunity.name, opportunity.amount) != ("X", 1)
+
+
+def test_marketing_sees_the_opportunity_but_may_not_edit_it(client, marketer, rep):
+    opportunity = OpportunityFactory(lead__owner=rep, owner=rep, amount=5000)
+    client.force_login(marketer)
+
+    html = client.get(f"/leads/{opportunity.lead_id}/").content.decode()
+    edit = client.post(
+        f"/opportunities/{opportunity.pk}/edit/", {"name": "X", "amount": "1", "expected_close_on": in_days(9)}
+    )
+
+    assert 'id="opportunity"' in html
+    assert 'id="opportunity-edit-form"' not in html
+    assert edit.status_code == 403
 
 
 def test_closing_lost_without_a_reason_shows_the_error(client, rep):
