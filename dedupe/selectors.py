@@ -51,8 +51,9 @@ def candidate_list_for_review(
     """Pairs whose two leads ``user`` may see, the likeliest first: of one ``status`` if given, with a
     lead from ``source`` (a slug) if given, with lead ``lead_id`` if given.
 
-    Open pairs are those of two active leads: a pair whose lead was merged away since (into a third
-    lead) waits for nobody and is left out.
+    Open pairs are those of two active leads. A merge re-points the open pairs of the lead it merges away
+    to the survivor (``dedupe.services._pairs_repoint``); this filter hides only pairs left on a merged
+    lead by a merge made before that.
     """
     pairs = (
         DuplicateCandidate.objects.filter(

@@ -15,7 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dedupe.keys import lead_keys
@@ -408,7 +409,6 @@ def _merges_write(
     added = match_keys_add([survivors[pk] for pk in sorted(survivors)])
     for merge in merges:  # the keys a survivor gained go with its first merge here, for undo
         merge.moved["match_key"] = added.pop(merge.survivor_id, [])
-    bulk_insert_rows(merges)
     lows = {min(m.survivor_id, m.merged_id) for m in merges}
     wanted = {(min(m.survivor_id, m.merged_id), max(m.survivor_id, m.merged_id)) for m in merges}
     reviewed = [
@@ -422,8 +422,111 @@ def _merges_write(
         DuplicateCandidate.objects.filter(pk__in=reviewed).update(
             status=DuplicateCandidate.Status.MERGED, decided_at=now, updated_at=now, decided_by=actor
         )
+    _pairs_repoint(merges, now=now)
+    bulk_insert_rows(merges)
     audit_record_many(actor=actor, action="lead.merged", changes=audits)
     return merges
+
+
+def _pairs_repoint(merges: Sequence[Merge], *, now: Any) -> None:
+    """The open review pairs of each merged lead become its survivor's, so they stay in the queue.
+
+    A pair that would pair the survivor with itself, or repeat a pair the survivor already has (open,
+    merged or dismissed: "not a duplicate" holds), is dropped instead. Each merge keeps what it did in
+    ``moved`` (``pair``: [id, lead_a, lead_b before]; ``pair_dropped``: the rows), for ``merge_undo``.
+    One query finds the pairs, whatever the number of merges; a merged lead rarely has an open pair, so
+    re-pointing goes row by row (each in a savepoint, so a pair queued by a concurrent worker only drops it).
+    """
+    survivor_of = {m.merged_id: m.survivor_id for m in merges}
+    merge_of = {m.merged_id: m for m in merges}
+    for merge in merges:
+        merge.moved["pair"], merge.moved["pair_dropped"] = [], []
+    pairs = list(
+        DuplicateCandidate.objects.filter(
+            Q(lead_a_id__in=list(survivor_of)) | Q(lead_b_id__in=list(survivor_of)),
+            status=DuplicateCandidate.Status.OPEN,
+        ).order_by("pk")
+    )
+    if not pairs:
+        return
+    targets = {}
+    for pair in pairs:
+        a, b = (survivor_of.get(pair.lead_a_id, pair.lead_a_id), survivor_of.get(pair.lead_b_id, pair.lead_b_id))
+        targets[pair.pk] = (min(a, b), max(a, b))
+    taken = set(
+        DuplicateCandidate.objects.filter(lead_a_id__in={low for low, _ in targets.values()})
+        .exclude(pk__in=[pair.pk for pair in pairs])
+        .values_list("lead_a_id", "lead_b_id")
+    )
+    repointed: list[tuple[DuplicateCandidate, Merge]] = []
+    dropped: list[tuple[DuplicateCandidate, Merge]] = []
+    for pair in pairs:
+        merge = merge_of.get(pair.lead_a_id) or merge_of[pair.lead_b_id]
+        low, high = targets[pair.pk]
+        if low == high or (low, high) in taken:
+            dropped.append((pair, merge))
+        else:
+            taken.add((low, high))
+            repointed.append((pair, merge))
+    for pair, merge in repointed:
+        low, high = targets[pair.pk]
+        try:
+            # A pair another worker queued for the survivor meanwhile wins: this one is dropped then.
+            with transaction.atomic():
+                DuplicateCandidate.objects.filter(pk=pair.pk).update(lead_a_id=low, lead_b_id=high, updated_at=now)
+        except IntegrityError:
+            dropped.append((pair, merge))
+        else:
+            merge.moved["pair"].append([pair.pk, pair.lead_a_id, pair.lead_b_id])
+    for pair, merge in dropped:
+        merge.moved["pair_dropped"].append(
+            {
+                "id": pair.pk,
+                "lead_a": pair.lead_a_id,
+                "lead_b": pair.lead_b_id,
+                "score": pair.score,
+                "reasons": pair.reasons,
+                "created_at": pair.created_at.isoformat(),
+            }
+        )
+    if dropped:
+        DuplicateCandidate.objects.filter(pk__in=[pair.pk for pair, _ in dropped]).delete()
+
+
+def _pairs_restore(merge: Merge) -> None:
+    """Undo ``_pairs_repoint`` for ``merge``: re-pointed pairs still open go back to the merged lead, dropped
+    ones come back. A pair decided since stays as decided, on the survivor."""
+    pairs = {pk: (a, b) for pk, a, b in merge.moved.get("pair", [])}
+    dropped = merge.moved.get("pair_dropped", [])
+    if not pairs and not dropped:
+        return
+    wanted = set(pairs.values()) | {(row["lead_a"], row["lead_b"]) for row in dropped}
+    taken = set(
+        DuplicateCandidate.objects.filter(lead_a_id__in={a for a, _ in wanted}).values_list("lead_a_id", "lead_b_id")
+    )
+    back, now = [], timezone.now()
+    for pair in DuplicateCandidate.objects.filter(pk__in=list(pairs), status=DuplicateCandidate.Status.OPEN):
+        if pairs[pair.pk] not in taken:
+            (pair.lead_a_id, pair.lead_b_id), pair.updated_at = pairs[pair.pk], now
+            back.append(pair)
+    if back:
+        DuplicateCandidate.objects.bulk_update(back, ["lead_a", "lead_b", "updated_at"])
+    restored = [row for row in dropped if (row["lead_a"], row["lead_b"]) not in taken]
+    DuplicateCandidate.objects.bulk_create(
+        [
+            DuplicateCandidate(
+                pk=row["id"],
+                lead_a_id=row["lead_a"],
+                lead_b_id=row["lead_b"],
+                score=row["score"],
+                reasons=row["reasons"],
+            )
+            for row in restored
+        ],
+        ignore_conflicts=True,
+    )
+    for row in restored:  # created_at is set on insert: put back when the pair was first proposed
+        DuplicateCandidate.objects.filter(pk=row["id"]).update(created_at=row["created_at"])
 
 
 def _leads_locked(ids: Iterable[int]) -> dict[int, Lead]:
@@ -496,6 +599,7 @@ def merge_undo(*, merge: Merge, actor: AbstractBaseUser | None) -> Merge:
         model.objects.filter(pk__in=merge.moved.get(table, []), lead_id=survivor.pk).update(lead_id=merged.pk)
     Activity.objects.filter(pk__in=merge.moved.get("notice", [])).delete()
     MatchKey.objects.filter(pk__in=merge.moved.get("match_key", [])).delete()
+    _pairs_restore(merge)
     Lead.objects.filter(pk=merged.pk).update(**_restore_values(merge.snapshot["merged"]))
     current = lead_snapshot(survivor)
     back = [name for name, value in merge.changed.items() if current.get(name) == value]

@@ -78,13 +78,15 @@ def test_review_queue_filters_by_status_source_and_lead(api_client, marketer, pa
         assert response.status_code == 200, response.json()
         return [p["id"] for p in response.json()["results"]]
 
-    # The pair with the lead merged away waits for nobody: out of the open queue.
-    assert ids() == [from_fair.pk]
+    # The pair of the lead merged away is now its survivor's, still open.
+    assert sorted(ids()) == sorted([from_fair.pk, other.pk])
     assert ids(status="merged") == [merged.pk]
     assert ids(status="open", source="fair") == [from_fair.pk]
     assert ids(source="web") == []
     assert ids(lead=third.pk) == [from_fair.pk]
-    assert other.pk not in ids(status="open")
+    assert ids(lead=fourth.pk) == [other.pk]
+    other.refresh_from_db()
+    assert (other.lead_a_id, other.lead_b_id) == (old.pk, fourth.pk)
     bad = api_client.get("/api/duplicates/", {"status": "maybe"})
     assert bad.status_code == 400
     assert "status" in bad.json()

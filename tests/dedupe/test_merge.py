@@ -120,3 +120,69 @@ def test_a_lead_cannot_be_merged_twice_or_into_itself(marketer):
         lead_merge(survivor=c, merged=b, actor=marketer)
     with pytest.raises(MergeError):
         lead_merge(survivor=a, merged=a, actor=marketer)
+
+
+def _pair(a, b, score=0.8, status=DuplicateCandidate.Status.OPEN):
+    low, high = sorted([a.pk, b.pk])
+    return DuplicateCandidate.objects.create(lead_a_id=low, lead_b_id=high, score=score, reasons=["r"], status=status)
+
+
+def _pairs():
+    return set(DuplicateCandidate.objects.values_list("pk", "lead_a_id", "lead_b_id", "status"))
+
+
+def test_open_pairs_of_a_merged_lead_move_to_its_survivor_and_undo_puts_them_back(marketer):
+    survivor, merged, third, fourth, fifth = (LeadFactory() for _ in range(5))
+    reviewed = _pair(survivor, merged)
+    moves = _pair(merged, third)  # -> (survivor, third)
+    repeats = _pair(merged, fourth)  # the survivor has this pair already: dropped
+    already = _pair(survivor, fourth, score=0.7)
+    dismissed_before = _pair(survivor, fifth, status=DuplicateCandidate.Status.DISMISSED)
+    not_again = _pair(merged, fifth)  # "not a duplicate" holds for the survivor: dropped
+    before = _pairs()
+
+    merge = lead_merge(survivor=survivor, merged=merged, actor=marketer)
+
+    low, high = sorted([survivor.pk, third.pk])
+    moves.refresh_from_db()
+    assert (moves.lead_a_id, moves.lead_b_id, moves.status) == (low, high, DuplicateCandidate.Status.OPEN)
+    assert not DuplicateCandidate.objects.filter(pk__in=[repeats.pk, not_again.pk]).exists()
+    already.refresh_from_db()
+    dismissed_before.refresh_from_db()
+    assert (already.status, already.score) == (DuplicateCandidate.Status.OPEN, 0.7)
+    assert dismissed_before.status == DuplicateCandidate.Status.DISMISSED
+    reviewed.refresh_from_db()
+    assert reviewed.status == DuplicateCandidate.Status.MERGED
+    # The queue shows the re-pointed pair: both its leads are active.
+    assert (
+        DuplicateCandidate.objects.filter(
+            status="open", lead_a__status=Lead.Status.ACTIVE, lead_b__status=Lead.Status.ACTIVE
+        ).count()
+        == 2
+    )
+
+    merge_undo(merge=merge, actor=marketer)
+
+    after = _pairs()
+    # Every pair as it was, but the merged pair: undone, it is remembered as not a duplicate.
+    assert after - {(reviewed.pk, reviewed.lead_a_id, reviewed.lead_b_id, "dismissed")} == before - {
+        (reviewed.pk, reviewed.lead_a_id, reviewed.lead_b_id, "open")
+    }
+    restored = DuplicateCandidate.objects.get(pk=repeats.pk)
+    assert (restored.score, restored.reasons, restored.created_at) == (repeats.score, ["r"], repeats.created_at)
+
+
+def test_a_pair_decided_after_the_merge_stays_with_the_survivor_on_undo(marketer):
+    survivor, merged, third = LeadFactory(), LeadFactory(), LeadFactory()
+    moved = _pair(merged, third)
+    merge = lead_merge(survivor=survivor, merged=merged, actor=marketer)
+    moved.refresh_from_db()
+    candidate_dismiss(candidate=moved, actor=marketer)
+
+    merge_undo(merge=merge, actor=marketer)
+
+    moved.refresh_from_db()
+    assert (moved.status, {moved.lead_a_id, moved.lead_b_id}) == ("dismissed", {survivor.pk, third.pk})
+    assert not DuplicateCandidate.objects.filter(
+        lead_a_id=min(merged.pk, third.pk), lead_b_id=max(merged.pk, third.pk)
+    ).exists()
