@@ -584,10 +584,11 @@ def lead_merge(
 
 
 @transaction.atomic
-def merge_undo(*, merge: Merge, actor: AbstractBaseUser | None) -> Merge:
+def merge_undo(*, merge: Merge, actor: AbstractBaseUser | None, reopen: bool = False) -> Merge:
     """Put both leads back as they were: every moved row back, the merged lead's every field, and the
     survivor's fields the merge changed (unless changed again since). The pair is remembered as not
-    a duplicate, so matching does not merge it again."""
+    a duplicate, so matching does not merge it again; with ``reopen`` (a reviewer taking back the merge
+    they just made) it goes back to the review queue instead, undecided."""
     merge = Merge.objects.select_for_update().get(pk=merge.pk)
     if merge.undone_at is not None:
         raise MergeError("This merge was undone already.")
@@ -611,17 +612,16 @@ def merge_undo(*, merge: Merge, actor: AbstractBaseUser | None) -> Merge:
     merge.undone_at, merge.undone_by = now, actor if actor is not None and actor.is_authenticated else None
     merge.save(update_fields=["undone_at", "undone_by", "updated_at"])
     low, high = sorted([survivor.pk, merged.pk])
+    decision = (
+        {"status": DuplicateCandidate.Status.OPEN, "decided_at": None, "decided_by": None}
+        if reopen
+        else {"status": DuplicateCandidate.Status.DISMISSED, "decided_at": now, "decided_by": merge.undone_by}
+    )
     DuplicateCandidate.objects.update_or_create(
         lead_a_id=low,
         lead_b_id=high,
-        defaults={"status": DuplicateCandidate.Status.DISMISSED, "decided_at": now, "decided_by": merge.undone_by},
-        create_defaults={
-            "score": merge.score or 0.0,
-            "reasons": merge.reasons,
-            "status": DuplicateCandidate.Status.DISMISSED,
-            "decided_at": now,
-            "decided_by": merge.undone_by,
-        },
+        defaults=decision,
+        create_defaults={"score": merge.score or 0.0, "reasons": merge.reasons, **decision},
     )
     audit_record(actor=actor, action="lead.unmerged", obj=survivor, changes={"merged_lead": [merged.pk, None]})
     if merge.snapshot["merged"].get("pipeline_state") != Lead.PipelineState.ROUTED:

@@ -18,9 +18,9 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from dedupe.forms import PairMergeForm
-from dedupe.models import DedupeJob, DuplicateCandidate
+from dedupe.models import DedupeJob, DuplicateCandidate, Merge
 from dedupe.selectors import candidate_list_for_review, candidate_neighbours, candidate_queue
-from dedupe.services import MERGE_FIELDS, MergeError, candidate_dismiss, lead_merge, merge_defaults
+from dedupe.services import MERGE_FIELDS, MergeError, candidate_dismiss, lead_merge, merge_defaults, merge_undo
 from leads.models import Lead, Source
 from leads.permissions import page_permission_required
 
@@ -76,6 +76,7 @@ def _pair_context(
     form: PairMergeForm | None = None,
     done: str = "",
     error: str = "",
+    undo: Merge | None = None,
 ) -> dict[str, Any]:
     source, query = _filters(request)
     pairs = candidate_queue(user=request.user, source=source)
@@ -121,7 +122,13 @@ def _pair_context(
         "source": source,
         "done": done,
         "error": error,
+        # Right after a merge: the button (and key u) that takes it back, the pair returning to review.
+        "undo_url": _undo_url(undo, query) if undo is not None else "",
     }
+
+
+def _undo_url(merge: Merge, query: str) -> str:
+    return reverse("dedupe:merge_undo", args=[merge.pk]) + (f"?{query}" if query else "")
 
 
 def _row_dict(row: FieldRow) -> dict[str, Any]:
@@ -153,6 +160,10 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         "source": source,
         "sources": Source.objects.order_by("name").only("slug", "name"),
         "job": DedupeJob.objects.first(),
+        # The reviewer's own last merge, still standing: undone from here too (e.g. after the queue ran out).
+        "last_merge": Merge.objects.filter(actor=request.user, undone_at__isnull=True)
+        .select_related("survivor", "merged")
+        .first(),
     }
     return render(request, "dedupe/queue.html", context)
 
@@ -171,7 +182,9 @@ def pair_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_pair(request, _pair_context(request, pair))
 
 
-def _after_decision(request: HttpRequest, pair: DuplicateCandidate, done: str) -> HttpResponse:
+def _after_decision(
+    request: HttpRequest, pair: DuplicateCandidate, done: str, *, undo: Merge | None = None
+) -> HttpResponse:
     """The next pair of the queue (or the queue page when none is left), with what was just done."""
     source, query = _filters(request)
     _, following = candidate_neighbours(pairs=candidate_queue(user=request.user, source=source), pair=pair)
@@ -184,7 +197,7 @@ def _after_decision(request: HttpRequest, pair: DuplicateCandidate, done: str) -
         response["HX-Redirect"] = url  # the empty queue page says it is all done
         messages.success(request, done)
         return response
-    response = _render_pair(request, _pair_context(request, following, done=done))
+    response = _render_pair(request, _pair_context(request, following, done=done, undo=undo))
     response["HX-Push-Url"] = url
     return response
 
@@ -201,7 +214,7 @@ def pair_merge(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             if pair.status != DuplicateCandidate.Status.OPEN:
                 raise MergeError(f"This pair was decided already ({pair.get_status_display().lower()}).")
-            lead_merge(
+            merge = lead_merge(
                 survivor=survivor,
                 merged=merged,
                 actor=request.user,
@@ -212,7 +225,8 @@ def pair_merge(request: HttpRequest, pk: int) -> HttpResponse:
         except MergeError as error:
             form.add_error(None, str(error))
         else:
-            return _after_decision(request, pair, f"Merged lead #{merged.pk} into #{survivor.pk} ({survivor}).")
+            done = f"Merged lead #{merged.pk} into #{survivor.pk} ({survivor})."
+            return _after_decision(request, pair, done, undo=merge)
     # htmx swaps only 2xx answers, so its panel comes back 200 with the reason; a plain post gets a 400.
     return _render_pair(request, _pair_context(request, pair, form=form), status=200 if request.htmx else 400)
 
@@ -229,3 +243,41 @@ def pair_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     return _after_decision(
         request, pair, f"Lead #{pair.lead_a_id} and #{pair.lead_b_id}: not a duplicate (never proposed again)."
     )
+
+
+@page_permission_required(*TRIAGE)
+@require_POST
+def merge_undo_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a merge back (``merge_undo``). From the review queue (``back=review``) the pair returns to the
+    queue undecided and its panel is shown; from the lead page the pair is remembered as not a duplicate
+    (as the API's undo does) and the survivor's page is shown again."""
+    merge = get_object_or_404(Merge.objects.select_related("survivor", "merged"), pk=pk)
+    from_review = request.POST.get("back") == "review"
+    try:
+        merge_undo(merge=merge, actor=request.user, reopen=from_review)
+    except MergeError as error:
+        messages.error(request, str(error))
+        if not from_review:
+            return redirect("leads:detail", pk=merge.survivor_id)
+        if request.htmx:  # the message shows on the queue page, not inside the panel
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("dedupe:queue")
+            return response
+        return redirect("dedupe:queue")
+    done = f"Undid the merge of lead #{merge.merged_id} into #{merge.survivor_id}"
+    if not from_review:
+        messages.success(request, f"{done}: both leads are back, remembered as not a duplicate.")
+        return redirect("leads:detail", pk=merge.survivor_id)
+    low, high = sorted([merge.survivor_id, merge.merged_id])
+    pair = DuplicateCandidate.objects.select_related("lead_a__source", "lead_b__source").get(
+        lead_a_id=low, lead_b_id=high
+    )
+    _, query = _filters(request)
+    url = _pair_url(pair, query)
+    done = f"{done}: the pair is back for review."
+    if not request.htmx:
+        messages.success(request, done)
+        return redirect(url)
+    response = _render_pair(request, _pair_context(request, pair, done=done))
+    response["HX-Push-Url"] = url
+    return response

@@ -193,7 +193,7 @@
   var KEYS = {
     j: "next", s: "next", ArrowDown: "next",
     k: "previous", ArrowUp: "previous",
-    m: "merge", n: "dismiss", l: "list",
+    m: "merge", n: "dismiss", l: "list", u: "undo",
   };
 
   function scope() {
@@ -225,7 +225,9 @@
     if (event.key.indexOf("Arrow") === 0 && target.matches && target.matches("input[type=radio]")) return;
     var name = KEYS[event.key];
     if (!name) return;
-    var control = panel.querySelector('[data-shortcut="' + name + '"]');
+    // Undo is offered in the panel right after a merge, and on the queue page for the reviewer's last merge.
+    var control = panel.querySelector('[data-shortcut="' + name + '"]') ||
+      (name === "undo" ? document.querySelector('#undo-form [data-shortcut="undo"]') : null);
     if (!control || control.disabled) return;
     event.preventDefault();
     control.click();

@@ -178,6 +178,10 @@ DUPLICATES = [
     row("dedupe:pair", "GET", "/duplicates/{pair}/", "L 403 403 200 200 L"),
     row("dedupe:merge", "POST", "/duplicates/{pair}/merge/", "L 403 403 302 302 L", data={"survivor": "a"}),
     row("dedupe:dismiss", "POST", "/duplicates/{pair}/dismiss/", "L 403 403 302 302 L"),
+    # Undo from the review queue (the pair back for review) and from the lead page (not a duplicate).
+    row("dedupe:merge_undo", "POST", "/duplicates/merges/{merge}/undo/", "L 403 403 302 302 L",
+        data={"back": "review"}),
+    row("dedupe:merge_undo", "POST", "/duplicates/merges/{merge}/undo/", "L 403 403 302 302 L"),
 ]
 # fmt: on
 

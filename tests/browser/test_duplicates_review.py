@@ -116,3 +116,51 @@ def test_marketer_works_through_pairs_with_the_keyboard(page, requests_seen, scr
         third.pk: DuplicateCandidate.Status.DISMISSED,
     }
     assert_only_live_server(requests_seen)
+
+
+def test_marketer_undoes_a_merge_with_the_keyboard_and_the_pair_comes_back(page, requests_seen, screenshot):
+    UserFactory(username="mara", roles=["marketing"])
+    first = _pair(
+        0.91,
+        {"first_name": "Robert", "last_name": "Smith", "email": "rob@acme.com", "company": "Acme"},
+        {"first_name": "Bob", "last_name": "Smith", "email": "rob@acme.com", "company": "Acme"},
+    )
+    second = _pair(
+        0.85,
+        {"first_name": "Ann", "last_name": "Lee", "email": "ann@globex.com"},
+        {"first_name": "Anne", "last_name": "Lee", "email": "anne@globex.com"},
+    )
+
+    log_in(page, "mara")
+    page.goto(f"/duplicates/{first.pk}/")
+    panel = page.locator("#pair-panel")
+    expect(panel).to_be_focused()
+    mark_document(page)
+
+    page.keyboard.press("m")  # merge by mistake...
+    expect(page.locator("#pair-done")).to_contain_text(f"Merged lead #{first.lead_b_id} into #{first.lead_a_id}")
+    expect(panel).to_have_attribute("data-pair-id", str(second.pk))
+    expect(page.locator('#undo-form [data-shortcut="undo"]')).to_be_visible()
+    expect(page.locator("#pair-panel")).to_be_focused()
+    htmx_idle(page)
+    screenshot("duplicates-undo-offered")
+
+    page.keyboard.press("u")  # ...and take it back: the pair is shown again, undecided
+
+    expect(page.locator("#pair-done")).to_contain_text("the pair is back for review")
+    expect(page.locator("#pair-panel")).to_have_attribute("data-pair-id", str(first.pk))
+    expect(page).to_have_url(re.compile(rf"/duplicates/{first.pk}/$"))
+    expect(page.locator("#pairs-left")).to_have_text("2")
+    expect(page.locator("#pair-panel")).to_be_focused()
+    expect(page.locator('[data-shortcut="merge"]')).to_be_visible()
+    assert same_document(page)
+
+    merge = Merge.objects.get()
+    assert merge.undone_at is not None
+    assert merge.undone_by.username == "mara"
+    assert set(Lead.objects.filter(pk__in=[first.lead_a_id, first.lead_b_id]).values_list("status", flat=True)) == {
+        Lead.Status.ACTIVE
+    }
+    first.refresh_from_db()
+    assert first.status == DuplicateCandidate.Status.OPEN
+    assert_only_live_server(requests_seen)

@@ -146,3 +146,71 @@ def test_nav_and_lead_page_link_to_the_review(client, marketer):
     assert f'href="{reverse("dedupe:pair", args=[pair.pk])}"' in html
     alone = LeadFactory(email="alone@example.com")
     assert 'id="duplicates-notice"' not in client.get(reverse("leads:detail", args=[alone.pk])).content.decode()
+
+
+# --- Undo ------------------------------------------------------------------------------------------
+
+
+def test_undo_right_after_a_merge_brings_the_pair_back_for_review(client, marketer):
+    first = _pair(0.9)
+    second = _pair(0.8)
+    client.force_login(marketer)
+    merged = client.post(reverse("dedupe:merge", args=[first.pk]), {"survivor": "a"}, HTTP_HX_REQUEST="true")
+    merge = Merge.objects.get()
+    undo_url = reverse("dedupe:merge_undo", args=[merge.pk])
+
+    response = client.post(undo_url, {"back": "review"}, HTTP_HX_REQUEST="true")
+
+    assert f'action="{undo_url}"' in merged.content.decode()  # offered on the next pair's panel
+    assert f'data-pair-id="{second.pk}"' in merged.content.decode()
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == reverse("dedupe:pair", args=[first.pk])
+    html = response.content.decode()
+    assert f'data-pair-id="{first.pk}"' in html
+    assert "the pair is back for review" in html
+    first.refresh_from_db()
+    merge.refresh_from_db()
+    assert (first.status, first.decided_by) == (DuplicateCandidate.Status.OPEN, None)
+    assert merge.undone_by == marketer
+    assert {lead.status for lead in Lead.objects.filter(pk__in=[first.lead_a_id, first.lead_b_id])} == {"active"}
+
+
+def test_the_queue_page_offers_the_reviewers_last_merge_to_undo(client, marketer, lf_admin):
+    pair = _pair(0.9)
+    client.force_login(marketer)
+    client.post(reverse("dedupe:merge", args=[pair.pk]), {"survivor": "a"})
+    merge = Merge.objects.get()
+
+    mine = client.get(reverse("dedupe:queue")).content.decode()
+    client.force_login(lf_admin)
+    theirs = client.get(reverse("dedupe:queue")).content.decode()
+    client.force_login(marketer)
+    undone = client.post(reverse("dedupe:merge_undo", args=[merge.pk]), {"back": "review"})
+    again = client.post(reverse("dedupe:merge_undo", args=[merge.pk]), {"back": "review"})
+
+    assert reverse("dedupe:merge_undo", args=[merge.pk]) in mine
+    assert 'id="last-merge"' not in theirs
+    assert undone.status_code == 302
+    assert undone["Location"] == reverse("dedupe:pair", args=[pair.pk])
+    assert again.status_code == 302
+    assert "undone already" in client.get(again["Location"]).content.decode()
+    assert 'id="last-merge"' not in client.get(reverse("dedupe:queue")).content.decode()
+
+
+def test_undo_from_the_lead_page_remembers_the_pair_as_not_a_duplicate(client, marketer, rep):
+    pair = _pair(0.9)
+    client.force_login(marketer)
+    client.post(reverse("dedupe:merge", args=[pair.pk]), {"survivor": "a"})
+    merge = Merge.objects.get()
+    survivor_page = reverse("leads:detail", args=[pair.lead_a_id])
+
+    html = client.get(survivor_page).content.decode()
+    response = client.post(reverse("dedupe:merge_undo", args=[merge.pk]))
+
+    assert f'action="{reverse("dedupe:merge_undo", args=[merge.pk])}"' in html
+    assert response.status_code == 302
+    assert response["Location"] == survivor_page
+    pair.refresh_from_db()
+    assert pair.status == DuplicateCandidate.Status.DISMISSED
+    client.force_login(rep)
+    assert client.post(reverse("dedupe:merge_undo", args=[merge.pk])).status_code == 403
