@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from leads.services import audit_record, audit_value
 
 #: Never copied into the audit trail, even as a hash.
-SECRET_FIELDS = frozenset({"password", "api_key_hash", "key"})
+SECRET_FIELDS = frozenset({"password", "api_key_hash", "previous_api_key_hash", "key"})
 
 
 def model_snapshot(obj: models.Model) -> dict[str, Any]:

@@ -107,6 +107,10 @@ API_TOKEN_TTL = env.int("API_TOKEN_TTL", default=30 * 24 * 3600)
 # Failed sign-ins per username and address before that pair must wait LOGIN_LOCKOUT_SECONDS.
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# A rotated source key keeps working this many hours beside the new one (0: it stops at once).
+SOURCE_KEY_GRACE_HOURS = env.int("SOURCE_KEY_GRACE_HOURS", default=24)
+if SOURCE_KEY_GRACE_HOURS < 0:
+    raise ImproperlyConfigured("SOURCE_KEY_GRACE_HOURS must be 0 or more.")
 for _name in ("SESSION_COOKIE_AGE", "API_TOKEN_TTL", "LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_SECONDS"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1.")

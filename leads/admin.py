@@ -139,8 +139,8 @@ class SourceAdmin(SlugFixedAfterCreateMixin, admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["api_key_prefix", "api_key_hash", "created_at", "updated_at"]
-    actions = ["rotate_api_key"]
+    readonly_fields = ["api_key_prefix", "api_key_hash", "previous_api_key_expires_at", "created_at", "updated_at"]
+    actions = ["rotate_api_key", "rotate_api_key_revoking_old"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
         return super().get_queryset(request).annotate(lead_count=count_per_row(Lead.objects.all(), "source"))
@@ -155,10 +155,16 @@ class SourceAdmin(SlugFixedAfterCreateMixin, admin.ModelAdmin):
             key = source_rotate_key(source=obj, actor=request.user, ip_address=_client_ip(request))
             self._show_key(request, obj, key)
 
-    @admin.action(description="Rotate API key (the old key stops working)", permissions=["change"])
+    @admin.action(description="Rotate API key (the old key works for the grace period)", permissions=["change"])
     def rotate_api_key(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         for source in queryset:
             key = source_rotate_key(source=source, actor=request.user, ip_address=_client_ip(request))
+            self._show_key(request, source, key)
+
+    @admin.action(description="Rotate API key and revoke the old key at once (leaked)", permissions=["change"])
+    def rotate_api_key_revoking_old(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        for source in queryset:
+            key = source_rotate_key(source=source, actor=request.user, ip_address=_client_ip(request), grace_hours=0)
             self._show_key(request, source, key)
 
     def _show_key(self, request: HttpRequest, source: Source, key: str) -> None:

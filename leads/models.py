@@ -6,6 +6,7 @@ and reads in ``leads/selectors.py``.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 import uuid
@@ -90,6 +91,10 @@ class Source(TimeStampedModel):
     )
     api_key_prefix = models.CharField(max_length=12, blank=True, editable=False)
     api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    # The key before the last rotation, still accepted until ``previous_api_key_expires_at`` (the grace
+    # period, ``SOURCE_KEY_GRACE_HOURS``), so the forms using it can be switched over without losing leads.
+    previous_api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    previous_api_key_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     KEY_PREFIX: ClassVar[str] = "lf_"
 
@@ -106,8 +111,20 @@ class Source(TimeStampedModel):
     def hash_api_key(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
 
+    @classmethod
+    def by_api_key(cls, key: str, *, now: datetime.datetime | None = None) -> Source | None:
+        """The active source whose current key is ``key``, or whose previous key it is, within its grace period."""
+        digest = cls.hash_api_key(key)
+        now = now or timezone.now()
+        current_or_in_grace = Q(api_key_hash=digest) | Q(
+            previous_api_key_hash=digest, previous_api_key_expires_at__gt=now
+        )
+        return cls.objects.filter(current_or_in_grace, is_active=True).first()
+
     def set_new_api_key(self) -> str:
-        """Replace the key (the old one stops working once saved) and return the new one."""
+        """Replace the key (the old one stops working once saved) and return the new one.
+
+        ``leads.services.source_rotate_key`` keeps the old one valid for a grace period."""
         key = f"{self.KEY_PREFIX}{secrets.token_urlsafe(32)}"
         self.api_key_prefix = key[:10]
         self.api_key_hash = self.hash_api_key(key)

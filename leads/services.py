@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
@@ -653,17 +654,47 @@ def source_update(
 
 
 @transaction.atomic
-def source_rotate_key(*, source: Source, actor: AbstractBaseUser | None, ip_address: str | None = None) -> str:
-    """Give ``source`` a new API key and return it; the old key stops working at once."""
+def source_rotate_key(
+    *,
+    source: Source,
+    actor: AbstractBaseUser | None,
+    ip_address: str | None = None,
+    grace_hours: int | None = None,
+) -> str:
+    """Give ``source`` a new API key and return it. The old key keeps working for ``grace_hours``
+    (default ``SOURCE_KEY_GRACE_HOURS``; 0 revokes it at once, e.g. when it leaked), so the forms and
+    tools using it can be switched over; a key older than that stops at once. Audited, with the end of
+    the grace period."""
+    grace_hours = settings.SOURCE_KEY_GRACE_HOURS if grace_hours is None else grace_hours
+    if grace_hours < 0:
+        raise LeadOperationError("The grace period cannot be negative.", field="grace_hours")
     locked = Source.objects.select_for_update().get(pk=source.pk)
     before = locked.api_key_prefix
+    old_hash = locked.api_key_hash
     key = locked.set_new_api_key()
-    locked.save(update_fields=["api_key_prefix", "api_key_hash", "updated_at"])
+    if grace_hours and old_hash:
+        locked.previous_api_key_hash = old_hash
+        locked.previous_api_key_expires_at = timezone.now() + datetime.timedelta(hours=grace_hours)
+    else:
+        locked.previous_api_key_hash, locked.previous_api_key_expires_at = "", None
+    locked.save(
+        update_fields=[
+            "api_key_prefix",
+            "api_key_hash",
+            "previous_api_key_hash",
+            "previous_api_key_expires_at",
+            "updated_at",
+        ]
+    )
+    until = locked.previous_api_key_expires_at
     audit_record(
         actor=actor,
         action="source.rotate_key",
         obj=locked,
-        changes={"api_key_prefix": [before, locked.api_key_prefix]},
+        changes={
+            "api_key_prefix": [before, locked.api_key_prefix],
+            "previous_key_valid_until": [None, until.isoformat() if until else None],
+        },
         ip_address=ip_address,
     )
     source.refresh_from_db()

@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from leads.models import AuditEvent, Source
+from leads.services import source_rotate_key
 from tests.factories import PASSWORD, SourceFactory, UserFactory
 from tests.test_settings import PRODUCTION_ENV, manage
 
@@ -203,13 +204,13 @@ def test_the_token_endpoint_gives_the_current_token_with_its_expiry(marketer):
 # --- Source keys ---------------------------------------------------------------------------------
 
 
-def test_rotate_source_key_command_prints_a_new_key_and_the_old_one_stops_working():
+def test_rotate_source_key_command_prints_a_new_key_and_with_no_grace_the_old_one_stops_working():
     source = SourceFactory(slug="web")
     old = source.set_new_api_key()
     source.save()
     out = io.StringIO()
 
-    call_command("rotate_source_key", "web", stdout=out, stderr=io.StringIO())
+    call_command("rotate_source_key", "web", "--grace-hours", "0", stdout=out, stderr=io.StringIO())
 
     new = out.getvalue().strip()
     body = {"email": "ann@acme.example"}
@@ -219,6 +220,56 @@ def test_rotate_source_key_command_prints_a_new_key_and_the_old_one_stops_workin
     assert client.post("/api/intake/", body, format="json", HTTP_X_SOURCE_KEY=old).status_code == 401
     assert client.post("/api/intake/", body, format="json", HTTP_X_SOURCE_KEY=new).status_code == 202
     assert AuditEvent.objects.filter(action="source.rotate_key", object_id=str(source.pk)).exists()
+
+
+def _intake_status(key: str) -> int:
+    return (
+        APIClient()
+        .post("/api/intake/", {"email": "ann@acme.example"}, format="json", HTTP_X_SOURCE_KEY=key)
+        .status_code
+    )
+
+
+def test_a_rotated_source_key_keeps_working_for_the_grace_period_then_stops(settings):
+    settings.SOURCE_KEY_GRACE_HOURS = 6
+    source = SourceFactory(slug="web")
+    oldest = source.set_new_api_key()
+    source.save()
+    old = source_rotate_key(source=source, actor=None)
+    rotated_at = timezone.now()
+
+    new = source_rotate_key(source=source, actor=None)
+
+    source.refresh_from_db()
+    assert abs(source.previous_api_key_expires_at - (rotated_at + timedelta(hours=6))).total_seconds() < 60
+    # The key just replaced works beside the new one; the one before it stopped at this second rotation.
+    assert [_intake_status(k) for k in (new, old, oldest)] == [202, 202, 401]
+    event = AuditEvent.objects.filter(action="source.rotate_key", object_id=str(source.pk)).latest("pk")
+    assert event.changes["previous_key_valid_until"] == [None, source.previous_api_key_expires_at.isoformat()]
+    assert source.previous_api_key_hash not in str(event.changes)
+    # Six hours later the grace period is over.
+    later = timezone.now() + timedelta(hours=6, minutes=1)
+    assert Source.by_api_key(old, now=later) is None
+    assert Source.by_api_key(new, now=later) == source
+    Source.objects.filter(pk=source.pk).update(previous_api_key_expires_at=timezone.now() - timedelta(seconds=1))
+    assert _intake_status(old) == 401
+
+
+def test_a_leaked_key_is_revoked_at_once_over_the_api(marketer):
+    source = SourceFactory(slug="web")
+    leaked = source.set_new_api_key()
+    source.save()
+    client = APIClient()
+    client.force_authenticate(marketer)
+
+    response = client.post("/api/sources/web/rotate-key/", {"grace_hours": 0}, format="json")
+    negative = client.post("/api/sources/web/rotate-key/", {"grace_hours": -1}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["source"]["previous_api_key_expires_at"] is None
+    assert negative.status_code == 400
+    assert _intake_status(leaked) == 401
+    assert _intake_status(response.json()["api_key"]) == 202
 
 
 def test_rotate_source_key_names_an_unknown_slug():

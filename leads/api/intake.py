@@ -46,7 +46,7 @@ class SourceKeyAuthentication(BaseAuthentication):
                 key = parts[1].decode(errors="replace")
         if not key:
             return None
-        source = Source.objects.filter(api_key_hash=Source.hash_api_key(key), is_active=True).first()
+        source = Source.by_api_key(key)  # the current key, or the previous one within its grace period
         if source is None:
             raise AuthenticationFailed("Unknown or revoked source key.")
         from django.contrib.auth.models import AnonymousUser

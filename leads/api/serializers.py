@@ -376,14 +376,28 @@ class SourceSerializer(serializers.ModelSerializer):
             "is_active",
             "rate_limit_per_minute",
             "api_key_prefix",
+            "previous_api_key_expires_at",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["api_key_prefix", "created_at", "updated_at"]
+        read_only_fields = ["api_key_prefix", "previous_api_key_expires_at", "created_at", "updated_at"]
         extra_kwargs = {
             "trust": {"min_value": 0, "max_value": 100},
             "api_key_prefix": {"help_text": "The first characters of the current API key, to tell keys apart"},
+            "previous_api_key_expires_at": {
+                "help_text": "Until when the key before the last rotation still works (empty: it no longer does)"
+            },
         }
+
+
+class SourceRotateKeySerializer(serializers.Serializer):
+    grace_hours = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=24 * 90,
+        help_text="Hours the old key keeps working beside the new one (default SOURCE_KEY_GRACE_HOURS; "
+        "0 revokes it at once, e.g. when it leaked)",
+    )
 
 
 class SourceKeySerializer(serializers.Serializer):

@@ -40,6 +40,7 @@ from leads.api.serializers import (
     ReassignRequestSerializer,
     RejectRequestSerializer,
     SourceKeySerializer,
+    SourceRotateKeySerializer,
     SourceSerializer,
     StageChangeRequestSerializer,
     StageChangeSerializer,
@@ -429,14 +430,22 @@ class SourceViewSet(NoDeleteModelViewSet):
             )
 
     @extend_schema(
-        summary="Give the source a new API key; the old one stops working at once",
-        request=None,
+        summary="Give the source a new API key; the old one keeps working for the grace period",
+        request=SourceRotateKeySerializer,
         responses=SourceKeySerializer,
     )
     @action(detail=True, methods=["post"], url_path="rotate-key")
     def rotate_key(self, request: Request, slug: str | None = None) -> Response:
         source = self.get_object()
-        key = source_rotate_key(source=source, actor=request.user, ip_address=client_ip(request))
+        body = SourceRotateKeySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with service_errors():
+            key = source_rotate_key(
+                source=source,
+                actor=request.user,
+                ip_address=client_ip(request),
+                grace_hours=body.validated_data.get("grace_hours"),
+            )
         return self._key_response(source, key)
 
 

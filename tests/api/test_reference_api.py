@@ -44,7 +44,7 @@ def test_new_source_answers_its_api_key_once_and_never_its_hash(client_as, marke
     assert key not in later[1].content.decode()
 
 
-def test_rotating_a_key_replaces_it_and_the_old_one_stops_matching(client_as, marketer):
+def test_rotating_a_key_replaces_it_and_keeps_the_old_one_only_for_the_grace_period(client_as, marketer):
     client = client_as(marketer)
     old_key = client.post("/api/sources/", {"name": "Events", "slug": "events"}, format="json").json()["api_key"]
     old_hash = Source.objects.get(slug="events").api_key_hash
@@ -59,7 +59,12 @@ def test_rotating_a_key_replaces_it_and_the_old_one_stops_matching(client_as, ma
     assert not Source.objects.filter(api_key_hash=Source.hash_api_key(old_key)).exists()
     assert old_hash not in response.content.decode()
     event = AuditEvent.objects.get(action="source.rotate_key")
-    assert event.changes == {"api_key_prefix": [old_key[:10], new_key[:10]]}
+    until = source.previous_api_key_expires_at
+    assert event.changes == {
+        "api_key_prefix": [old_key[:10], new_key[:10]],
+        "previous_key_valid_until": [None, until.isoformat()],
+    }
+    assert response.json()["source"]["previous_api_key_expires_at"] is not None
 
 
 def test_rep_may_read_sources_but_not_rotate_keys(client_as, rep):
