@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from leadflow.models import TimeStampedModel
+from leadflow.models import ChunkedJob, TimeStampedModel
 from leads.models import Lead
 
 
@@ -99,42 +99,19 @@ class Merge(TimeStampedModel):
         return f"{self.merged_id} -> {self.survivor_id}"
 
 
-class DedupeJob(TimeStampedModel):
+class DedupeJob(ChunkedJob):
     """Matching re-run over the stored active leads (``manage.py dedupe_all``), in chunks, with progress."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    leads_total = models.PositiveIntegerField(default=0)
-    leads_done = models.PositiveIntegerField(default=0)
     merged = models.PositiveIntegerField(default=0, help_text="Leads merged automatically")
     queued = models.PositiveIntegerField(default=0, help_text="Pairs put in the review queue")
-    plan = models.JSONField(
-        default=list, blank=True, help_text="The chunks: [number, first id, last id, leads], fixed at the start"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(ChunkedJob.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(leads_done__lte=F("leads_total")), name="dedupejob_done_within_total"),
         ]
 
     def __str__(self) -> str:
         return f"Dedupe job {self.pk} ({self.get_status_display()})"
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.leads_total else int(100 * self.leads_done / self.leads_total)
 
 
 class DedupeChunk(models.Model):

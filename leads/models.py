@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from leadflow.models import TimeStampedModel
+from leadflow.models import ChunkedJob, TimeStampedModel
 
 
 class Account(TimeStampedModel):
@@ -736,7 +736,7 @@ class DefinitionApproval(models.Model):
         return f"{self.definition} approved for {self.side} by {self.user_id}"
 
 
-class RescoreJob(TimeStampedModel):
+class RescoreJob(ChunkedJob):
     """Rescoring open leads in the background (after a publish, or the daily decay), with progress."""
 
     class Reason(models.TextChoices):
@@ -744,31 +744,12 @@ class RescoreJob(TimeStampedModel):
         DECAY = "decay", "Daily engagement decay"
         MANUAL = "manual", "Started by hand"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
     definition = models.ForeignKey(LeadDefinition, on_delete=models.PROTECT, related_name="rescore_jobs")
     reason = models.CharField(max_length=10, choices=Reason.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    leads_total = models.PositiveIntegerField(default=0)
-    leads_done = models.PositiveIntegerField(default=0)
     became_mql = models.PositiveIntegerField(default=0)
     fell_below_mql = models.PositiveIntegerField(default=0)
-    plan = models.JSONField(
-        default=list, blank=True, help_text="The chunks: [number, first id, last id, leads], fixed at the start"
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(ChunkedJob.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(leads_done__lte=F("leads_total")), name="rescore_done_within_total"),
         ]
