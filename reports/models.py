@@ -12,6 +12,7 @@ has no such triggers: there the table stays empty and the reports compute from t
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from leads.models import Campaign, Lead, Source
 
@@ -69,3 +70,42 @@ class LeadMilestone(models.Model):
 
     def __str__(self) -> str:
         return f"milestones of lead {self.lead_id}"
+
+
+class CohortDay(models.Model):
+    """One UTC day's active leads of one (source, campaign): how many, and how far down the funnel they got.
+
+    A roll-up of ``LeadMilestone`` kept by a PostgreSQL trigger on that table
+    (``reports/migrations/0004_cohort_days.py``), so a date range's volume, funnel counts and won
+    revenue add up a few thousand rows instead of scanning a million leads. Days are UTC days of
+    ``created_at``: a range in another time zone takes its whole UTC days from here and the hours
+    at either end from ``LeadMilestone`` (``reports.selectors``), so the figures stay exact. Empty
+    on SQLite, like ``LeadMilestone``.
+    """
+
+    day = models.DateField()
+    source = models.ForeignKey(
+        Source, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    leads = models.IntegerField(db_default=0)
+    accepted = models.IntegerField(db_default=0)
+    mql = models.IntegerField(db_default=0)
+    sal = models.IntegerField(db_default=0)
+    sql = models.IntegerField(db_default=0)
+    opportunity = models.IntegerField(db_default=0)
+    won = models.IntegerField(db_default=0)
+    won_deals = models.IntegerField(db_default=0)
+    won_revenue = models.DecimalField(max_digits=18, decimal_places=2, db_default=0)
+
+    class Meta:
+        ordering = ["day", "source_id", "campaign_id"]
+        constraints = [
+            # The trigger's upsert key: one row per day, source and campaign (no campaign is 0 here).
+            models.UniqueConstraint("day", "source", Coalesce("campaign", 0), name="cohortday_day_source_campaign_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"cohort of {self.day} (source {self.source_id}, campaign {self.campaign_id})"

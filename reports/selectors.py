@@ -32,7 +32,7 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, Min, Q, Quer
 from django.utils import timezone
 
 from leads.models import Campaign, Lead, Opportunity, Source, Stage, StageChange
-from reports.models import LeadMilestone
+from reports.models import CohortDay, LeadMilestone
 from routing.models import Assignment, Rejection, Rep, SlaBreach, Territory
 from routing.selectors import rep_load
 
@@ -258,24 +258,110 @@ def _milestone_groups(filters: ReportFilter) -> list[dict[str, Any]]:
     """Per (source, campaign): the cohort's leads, accepted leads, leads that reached each funnel stage,
     won deals and their revenue.
 
-    One grouped scan of ``LeadMilestone`` (index-only for a date range), once per filter: it also
-    gives the volume and revenue of the sources, campaigns and alignment reports.
+    Once per filter: it also gives the volume and revenue of the sources, campaigns and alignment
+    reports. Without a territory the whole UTC days of the range come from the daily roll-up
+    ``CohortDay`` (a few thousand rows for two years) and only the hours at either end that are not
+    whole UTC days (a time zone other than UTC) from ``LeadMilestone``; a territory's cohort is a
+    set of leads, so it is one grouped scan of ``LeadMilestone``.
     """
-    if "milestones" not in filters.memo:
-        reached = {f"{stage}_at": Count(f"{stage}_at") for stage in FUNNEL_STAGES}
-        filters.memo["milestones"] = list(
-            LeadMilestone.objects.filter(filters.lead_q())
-            .order_by()
-            .values("source_id", "campaign_id")
-            .annotate(
-                leads=Count("pk"),
-                accepted=Count("accepted_at"),
-                won=Sum("won_deals"),
-                revenue=Sum("won_revenue"),
-                **reached,
-            )
-        )
+    if "milestones" in filters.memo:
+        return filters.memo["milestones"]
+    reached = {f"{stage}_at": Count(f"{stage}_at") for stage in FUNNEL_STAGES}
+    figures = {
+        "leads": Count("pk"),
+        "accepted": Count("accepted_at"),
+        "won": Sum("won_deals"),
+        "revenue": Sum("won_revenue"),
+        **reached,
+    }
+    if filters.territory is not None:
+        parts = [LeadMilestone.objects.filter(filters.lead_q())]
+        rollup = None
+    else:
+        days, edges = _whole_utc_days(filters)
+        parts = [LeadMilestone.objects.filter(_cohort_q(filters, start, end)) for start, end in edges]
+        rollup = None if days is None else _rollup_groups(filters, *days)
+    groups: dict[tuple[int, int | None], dict[str, Any]] = {}
+    for rows in [*(part.order_by().values("source_id", "campaign_id").annotate(**figures) for part in parts), rollup]:
+        for row in rows or ():
+            key = row["source_id"], row["campaign_id"]
+            if key not in groups:
+                groups[key] = row
+            else:
+                for name in figures:
+                    groups[key][name] += row[name]
+    filters.memo["milestones"] = list(groups.values())
     return filters.memo["milestones"]
+
+
+def _rollup_groups(
+    filters: ReportFilter, first: datetime.date | None, end: datetime.date | None
+) -> list[dict[str, Any]]:
+    """``_milestone_groups``'s figures from ``CohortDay`` for the UTC days ``first`` up to ``end`` (excluded).
+
+    None leaves that end open."""
+    days = CohortDay.objects.order_by()
+    if first is not None:
+        days = days.filter(day__gte=first)
+    if end is not None:
+        days = days.filter(day__lt=end)
+    if filters.source is not None:
+        days = days.filter(source_id=filters.source.pk)
+    if filters.campaign is not None:
+        days = days.filter(campaign_id=filters.campaign.pk)
+    # Annotated as "<stage>_at" after the sums: the roll-up's own "won" column would clash with "won" (deals).
+    reached = {f"{stage}_at": Sum(stage) for stage in FUNNEL_STAGES}
+    deals = {"won": Sum("won_deals"), "revenue": Sum("won_revenue")}
+    return list(
+        days.values("source_id", "campaign_id")
+        .annotate(leads=Sum("leads"), accepted=Sum("accepted"), **reached)
+        .annotate(**deals)
+        .filter(leads__gt=0)
+    )
+
+
+Bound = datetime.datetime | None
+
+
+def _whole_utc_days(
+    filters: ReportFilter,
+) -> tuple[tuple[datetime.date | None, datetime.date | None] | None, list[tuple[Bound, Bound]]]:
+    """Split the filter's time range into whole UTC days (``[first, end)``, None when open or there are
+    none) and the remaining intervals at its ends (``[start, end)`` datetimes, None when open)."""
+    start = day_start(filters.date_from) if filters.date_from is not None else None
+    end = day_start(filters.date_to + datetime.timedelta(days=1)) if filters.date_to is not None else None
+    first_day = last_day = None
+    edges: list[tuple[Bound, Bound]] = []
+    if start is not None:
+        first_day = _utc_midnight_at_or_after(start)
+        if _utc_midnight(first_day) != start:
+            edges.append((start, _utc_midnight(first_day)))
+    if end is not None:
+        last_day = end.astimezone(datetime.UTC).date()
+        if _utc_midnight(last_day) != end:
+            edges.append((_utc_midnight(last_day), end))
+    if first_day is not None and last_day is not None and first_day >= last_day:
+        return None, [(start, end)]  # not one whole UTC day in the range
+    return (first_day, last_day), edges
+
+
+def _utc_midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+def _utc_midnight_at_or_after(moment: datetime.datetime) -> datetime.date:
+    day = moment.astimezone(datetime.UTC).date()
+    return day if _utc_midnight(day) == moment else day + datetime.timedelta(days=1)
+
+
+def _cohort_q(filters: ReportFilter, start: Bound, end: Bound) -> Q:
+    """The filter's cohort on ``LeadMilestone`` (no territory), created in ``[start, end)`` instead of its dates."""
+    q = ReportFilter(source=filters.source, campaign=filters.campaign).lead_q()
+    if start is not None:
+        q &= Q(created_at__gte=start)
+    if end is not None:
+        q &= Q(created_at__lt=end)
+    return q
 
 
 def _milestone_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, dict[tuple[int, int | None], _Reach]]:

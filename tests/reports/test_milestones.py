@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.utils import timezone
 
 from dedupe.services import lead_merge, merge_undo
@@ -20,7 +21,7 @@ from leads.imports import import_job_create
 from leads.lifecycle import lead_convert, opportunity_close
 from leads.models import Activity, Lead, LeadDefinition, Opportunity, RescoreJob, Stage, StageChange
 from leads.services import lead_change_stage
-from reports.models import LeadMilestone
+from reports.models import CohortDay, LeadMilestone
 from reports.selectors import (
     FUNNEL_STAGES,
     ReportFilter,
@@ -91,8 +92,37 @@ def kept_milestones() -> dict[int, tuple]:
     return {row[0]: row[1:] for row in LeadMilestone.objects.values_list("lead_id", *columns)}
 
 
+def expected_cohort_days() -> dict[tuple, tuple]:
+    """The daily roll-up as the triggers should keep it, added up in Python from the milestone rows."""
+    days: dict[tuple, list] = {}
+    for row in LeadMilestone.objects.filter(status=Lead.Status.ACTIVE):
+        key = (row.created_at.astimezone(datetime.UTC).date(), row.source_id, row.campaign_id)
+        sums = days.setdefault(key, [0] * 9)
+        for n, value in enumerate(
+            (1, row.accepted_at, *(getattr(row, f"{s}_at") for s in FUNNEL_STAGES), row.won_deals, row.won_revenue)
+        ):
+            sums[n] += value if n >= 7 else (1 if value else 0)
+    return {key: tuple(sums) for key, sums in days.items()}
+
+
+def kept_cohort_days() -> dict[tuple, tuple]:
+    columns = ("leads", "accepted", *FUNNEL_STAGES, "won_deals", "won_revenue")
+    return {
+        (day.day, day.source_id, day.campaign_id): tuple(getattr(day, c) for c in columns)
+        for day in CohortDay.objects.exclude(leads=0)
+    }
+
+
 def assert_true_to_the_stage_changes(**filters) -> None:
     assert kept_milestones() == expected_milestones()
+    assert kept_cohort_days() == expected_cohort_days()
+    assert (
+        not CohortDay.objects.filter(leads=0)
+        .exclude(  # a day's last lead gone leaves nothing behind
+            accepted=0, mql=0, sal=0, sql=0, opportunity=0, won=0, won_deals=0, won_revenue=0
+        )
+        .exists()
+    )
     for report in REPORTS:
         assert report(filters=ReportFilter(**filters)) == report(filters=ReportFilter(**filters, live=True)), report
 
@@ -215,3 +245,21 @@ def test_a_lead_moved_to_another_campaign_or_date_moves_in_the_reports(report_da
     assert_true_to_the_stage_changes(**MARCH)
     assert_true_to_the_stage_changes(campaign=report_data.spring)
     assert reached(Stage.MQL, **MARCH) == 4
+
+
+@override_settings(TIME_ZONE="Asia/Tokyo")
+def test_days_in_another_time_zone_take_their_partial_utc_days_from_the_milestones(report_data):
+    # Tokyo's 2-3 March is 1 March 15:00 to 3 March 15:00 UTC: 2 March (UTC) whole from the roll-up,
+    # the hours on 1 and 3 March from the milestone table.
+    days = {"date_from": datetime.date(2026, 3, 2), "date_to": datetime.date(2026, 3, 3)}
+    web = report_data.web
+    # UTC: 1 Mar 14:30 (out: 23:30 in Tokyo), 1 Mar 19:00, 3 Mar 10:00 and 14:54 (in), 3 Mar 15:00 (out).
+    for hours in (-18.5, -14, 25, 29.9, 30):
+        lead = LeadFactory(source=web)
+        Lead.objects.filter(pk=lead.pk).update(created_at=T0 + datetime.timedelta(hours=hours))
+    assert_true_to_the_stage_changes(**days)
+    assert reached("new", **days) == 7 + 3  # March's seven at T0 (2 March 09:00 UTC) and three of the five
+    assert_true_to_the_stage_changes(date_from=datetime.date(2026, 3, 2), date_to=datetime.date(2026, 3, 2))
+    assert (
+        reached("new", date_from=datetime.date(2026, 3, 2), date_to=datetime.date(2026, 3, 2)) == 7 + 1
+    )  # 2 March in Tokyo: 1 Mar 15:00 to 2 Mar 15:00 UTC, no whole UTC day

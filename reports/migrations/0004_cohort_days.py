@@ -1,0 +1,39 @@
+"""The daily roll-up of the milestone table (``CohortDay``); ``0005`` adds its triggers and fills it."""
+
+import django.db.models.deletion
+import django.db.models.functions.comparison
+from django.db import migrations, models
+
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('leads', '0008_lead_search_trigram'),
+        ('reports', '0003_milestone_won_deals'),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name='CohortDay',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('day', models.DateField()),
+                ('leads', models.IntegerField(db_default=0)),
+                ('accepted', models.IntegerField(db_default=0)),
+                ('mql', models.IntegerField(db_default=0)),
+                ('sal', models.IntegerField(db_default=0)),
+                ('sql', models.IntegerField(db_default=0)),
+                ('opportunity', models.IntegerField(db_default=0)),
+                ('won', models.IntegerField(db_default=0)),
+                ('won_deals', models.IntegerField(db_default=0)),
+                ('won_revenue', models.DecimalField(db_default=0, decimal_places=2, max_digits=18)),
+                ('campaign', models.ForeignKey(db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='leads.campaign')),
+                ('source', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='leads.source')),
+            ],
+            options={
+                'ordering': ['day', 'source_id', 'campaign_id'],
+                'constraints': [models.UniqueConstraint(models.F('day'), models.F('source'), django.db.models.functions.comparison.Coalesce('campaign', 0), name='cohortday_day_source_campaign_uniq')],
+            },
+        ),
+    ]
