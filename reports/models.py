@@ -109,3 +109,29 @@ class CohortDay(models.Model):
 
     def __str__(self) -> str:
         return f"cohort of {self.day} (source {self.source_id}, campaign {self.campaign_id})"
+
+
+class DurationDay(models.Model):
+    """How many of one UTC day's active leads took how long for one funnel step, in logarithmic buckets.
+
+    The funnel's exact medians take two passes: these counts say which bucket holds the median and
+    at which rank (a few thousand rows for two years instead of sorting a million durations), then
+    an expression index on ``LeadMilestone`` per step (``reports_duration_bucket``) reads only that
+    bucket's durations. ``step`` is the stage reached (``mql`` times new to MQL); ``bucket`` is
+    ``reports_duration_bucket`` of the seconds, about 8 to an e-fold. Kept by the same trigger as
+    ``CohortDay`` (``reports/migrations/0005_cohort_day_triggers.py``); empty on SQLite.
+    """
+
+    day = models.DateField()
+    step = models.CharField(max_length=12)
+    bucket = models.IntegerField()
+    leads = models.IntegerField(db_default=0)
+
+    class Meta:
+        ordering = ["day", "step", "bucket"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "step", "bucket"], name="durationday_day_step_bucket_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.leads} {self.step} durations in bucket {self.bucket} of {self.day}"

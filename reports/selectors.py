@@ -32,7 +32,7 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, Min, Q, Quer
 from django.utils import timezone
 
 from leads.models import Campaign, Lead, Opportunity, Source, Stage, StageChange
-from reports.models import CohortDay, LeadMilestone
+from reports.models import CohortDay, DurationDay, LeadMilestone
 from routing.models import Assignment, Rejection, Rep, SlaBreach, Territory
 from routing.selectors import rep_load
 
@@ -373,12 +373,105 @@ def _milestone_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, d
         for stage in FUNNEL_STAGES:
             reach.counts[stage] = row[f"{stage}_at"]
             total.counts[stage] += row[f"{stage}_at"]
-    if medians:
+    if medians and filters.source is None and filters.campaign is None and filters.territory is None:
+        total.medians = _bucketed_medians(filters)
+    elif medians:  # a source's, campaign's or territory's cohort: few enough durations to sort
         columns = {"new": "created_at", **{stage: f"{stage}_at" for stage in FUNNEL_STAGES}}
         middles = {stage: Median(EpochSeconds(F(columns[stage]) - F(columns[before]))) for before, stage in _PAIRS}
         with _sort_memory():
             total.medians = LeadMilestone.objects.filter(filters.lead_q()).aggregate(**middles)
     return total, groups
+
+
+#: Each step's duration in SQL, exactly as ``reports/migrations/0005_cohort_day_triggers.py`` indexes it.
+_STEP_SECONDS: dict[str, tuple[str, str]] = {
+    stage: (f"{stage}_at", "created_at" if before == "new" else f"{before}_at") for before, stage in _PAIRS
+}
+
+
+def _step_seconds(stage: str, table: str = "") -> str:
+    reached, since = _STEP_SECONDS[stage]
+    return f"date_part('epoch', {table}{reached} - {table}{since})"
+
+
+def _bucketed_medians(filters: ReportFilter) -> dict[str, float | None]:
+    """The date range's exact median seconds per funnel step, without sorting every duration.
+
+    First pass: how many of the range's durations fall in each logarithmic bucket, from the daily
+    counts ``DurationDay`` (and, for the hours at the range's ends that are not whole UTC days,
+    from ``LeadMilestone``); so the median's bucket and its rank inside it are known. Second pass:
+    the durations of that one bucket only, through the step's expression index, sorted to the
+    rank. Interpolated as ``percentile_cont(0.5)`` does (``a + (b - a) * 0.5``).
+    """
+    histogram: dict[str, dict[int, int]] = {stage: defaultdict(int) for stage in FUNNEL_STAGES}
+    days, edges = _whole_utc_days(filters)
+    if days is not None:
+        counts = DurationDay.objects.order_by()
+        counts = counts.filter(day__gte=days[0]) if days[0] is not None else counts
+        counts = counts.filter(day__lt=days[1]) if days[1] is not None else counts
+        for row in counts.values("step", "bucket").annotate(n=Sum("leads")):
+            histogram[row["step"]][row["bucket"]] += row["n"]
+    values = ", ".join(f"(%s, {_step_seconds(stage, 'r.')})" for stage in FUNNEL_STAGES)
+    with connection.cursor() as cursor:
+        for start, end in edges:
+            cursor.execute(
+                "SELECT v.step, reports_duration_bucket(v.seconds), count(*) FROM reports_leadmilestone r "
+                f"CROSS JOIN LATERAL (VALUES {values}) v (step, seconds) "
+                "WHERE r.status = %s AND r.created_at >= %s AND r.created_at < %s AND v.seconds IS NOT NULL "
+                "GROUP BY 1, 2",
+                [*FUNNEL_STAGES, Lead.Status.ACTIVE, start, end],
+            )
+            for step, bucket, n in cursor.fetchall():
+                histogram[step][bucket] += n
+        picks: list[tuple[str, int, int]] = []  # (stage, bucket, rank inside the bucket)
+        wanted: dict[str, list[int]] = {}  # per stage, the indexes into picks of its middle value(s)
+        for stage, buckets in histogram.items():
+            total = sum(buckets.values())
+            if not total:
+                continue
+            wanted[stage] = []
+            for rank in sorted({(total - 1) // 2, total // 2}):
+                for bucket in sorted(buckets):
+                    if rank < buckets[bucket]:
+                        break
+                    rank -= buckets[bucket]
+                wanted[stage].append(len(picks))
+                picks.append((stage, bucket, rank))
+        found = _durations_at(cursor, filters, picks)
+    medians: dict[str, float | None] = dict.fromkeys(FUNNEL_STAGES)
+    for stage, indexes in wanted.items():
+        low, high = found[indexes[0]], found[indexes[-1]]
+        medians[stage] = low + (high - low) * 0.5
+    return medians
+
+
+def _durations_at(cursor: Any, filters: ReportFilter, picks: list[tuple[str, int, int]]) -> list[float]:
+    """For each (stage, bucket, rank), the rank-th smallest duration of the cohort's in that bucket (one query)."""
+    if not picks:
+        return []
+    created: list[str] = []
+    bounds: list[datetime.datetime] = []
+    if filters.date_from is not None:
+        created.append("created_at >= %s")
+        bounds.append(day_start(filters.date_from))
+    if filters.date_to is not None:
+        created.append("created_at < %s")
+        bounds.append(day_start(filters.date_to + datetime.timedelta(days=1)))
+    selects, params = [], []
+    for n, (stage, bucket, rank) in enumerate(picks):
+        reached, since = _STEP_SECONDS[stage]
+        seconds = _step_seconds(stage)
+        # The WHERE repeats the step index's predicate and expression, so the planner reads that index.
+        selects.append(
+            f"(SELECT {n}, {seconds} FROM reports_leadmilestone WHERE status = %s AND {reached} IS NOT NULL "
+            f"AND {since} IS NOT NULL AND reports_duration_bucket({seconds}) = %s "
+            + "".join(f"AND {condition} " for condition in created)
+            + "ORDER BY 2 OFFSET %s LIMIT 1)"
+        )
+        params += [Lead.Status.ACTIVE, bucket, *bounds, rank]
+    cursor.execute(" UNION ALL ".join(selects), params)
+    found = dict(cursor.fetchall())
+    return [found[n] for n in range(len(picks))]
 
 
 def report_funnel(*, filters: ReportFilter) -> list[FunnelStep]:

@@ -1,9 +1,7 @@
-"""The daily roll-up of the milestone table (``CohortDay``); ``0005`` adds its triggers and fills it."""
-
+"""The daily roll-ups of the milestone table (``CohortDay``, ``DurationDay``); ``0005`` adds their triggers, fills them."""
 import django.db.models.deletion
 import django.db.models.functions.comparison
 from django.db import migrations, models
-
 
 
 class Migration(migrations.Migration):
@@ -14,6 +12,20 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.CreateModel(
+            name='DurationDay',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('day', models.DateField()),
+                ('step', models.CharField(max_length=12)),
+                ('bucket', models.IntegerField()),
+                ('leads', models.IntegerField(db_default=0)),
+            ],
+            options={
+                'ordering': ['day', 'step', 'bucket'],
+                'constraints': [models.UniqueConstraint(fields=('day', 'step', 'bucket'), name='durationday_day_step_bucket_uniq')],
+            },
+        ),
         migrations.CreateModel(
             name='CohortDay',
             fields=[

@@ -9,6 +9,8 @@ against the same report computed live from the stage changes (``ReportFilter(liv
 from __future__ import annotations
 
 import datetime
+import math
+import statistics
 from decimal import Decimal
 
 import pytest
@@ -21,7 +23,7 @@ from leads.imports import import_job_create
 from leads.lifecycle import lead_convert, opportunity_close
 from leads.models import Activity, Lead, LeadDefinition, Opportunity, RescoreJob, Stage, StageChange
 from leads.services import lead_change_stage
-from reports.models import CohortDay, LeadMilestone
+from reports.models import CohortDay, DurationDay, LeadMilestone
 from reports.selectors import (
     FUNNEL_STAGES,
     ReportFilter,
@@ -113,9 +115,34 @@ def kept_cohort_days() -> dict[tuple, tuple]:
     }
 
 
+def expected_duration_days() -> dict[tuple, int]:
+    """The duration histogram as the triggers should keep it: per UTC day, step and bucket, from the milestones."""
+    counts: dict[tuple, int] = {}
+    for row in LeadMilestone.objects.filter(status=Lead.Status.ACTIVE):
+        before = row.created_at
+        for stage in FUNNEL_STAGES:
+            reached = getattr(row, f"{stage}_at")
+            if reached is not None and before is not None:
+                seconds = (reached - before).total_seconds()
+                bucket = (
+                    math.floor(8 * math.log(1 + seconds))
+                    if seconds >= 0
+                    else -1 - math.floor(8 * math.log(1 - seconds))
+                )
+                key = (row.created_at.astimezone(datetime.UTC).date(), stage, bucket)
+                counts[key] = counts.get(key, 0) + 1
+            before = reached
+    return counts
+
+
+def kept_duration_days() -> dict[tuple, int]:
+    return {(d.day, d.step, d.bucket): d.leads for d in DurationDay.objects.exclude(leads=0)}
+
+
 def assert_true_to_the_stage_changes(**filters) -> None:
     assert kept_milestones() == expected_milestones()
     assert kept_cohort_days() == expected_cohort_days()
+    assert kept_duration_days() == expected_duration_days()
     assert (
         not CohortDay.objects.filter(leads=0)
         .exclude(  # a day's last lead gone leaves nothing behind
@@ -263,3 +290,24 @@ def test_days_in_another_time_zone_take_their_partial_utc_days_from_the_mileston
     assert (
         reached("new", date_from=datetime.date(2026, 3, 2), date_to=datetime.date(2026, 3, 2)) == 7 + 1
     )  # 2 March in Tokyo: 1 Mar 15:00 to 2 Mar 15:00 UTC, no whole UTC day
+
+
+def test_medians_are_exact_when_many_durations_share_a_bucket(report_data):
+    # 41 more MQLs on 2 March, 100 to 140 minutes after arriving: a handful of buckets hold them all.
+    web = report_data.web
+    for n in range(41):
+        lead = LeadFactory(source=web)
+        Lead.objects.filter(pk=lead.pk).update(created_at=T0)
+        change = StageChange.objects.create(lead=lead, from_stage=Stage.NEW, to_stage=Stage.MQL)
+        StageChange.objects.filter(pk=change.pk).update(created_at=T0 + datetime.timedelta(minutes=100 + n, seconds=n))
+    assert_true_to_the_stage_changes(**MARCH)
+    # March's five MQLs and these: 46, an even count, so the two middle durations averaged.
+    hours = [1, 2, 3, 4, 5] + [(100 * 60 + n * 61) / 3600 for n in range(41)]
+    mql = next(step for step in report_funnel(filters=ReportFilter(**MARCH)) if step.stage == Stage.MQL)
+    assert mql.median_hours_from_previous == round(statistics.median(hours), 2)
+    # 45, an odd count: the middle one.
+    StageChange.objects.filter(lead=report_data.leads["L9"]).delete()
+    hours.remove(5)
+    assert_true_to_the_stage_changes(**MARCH)
+    mql = next(step for step in report_funnel(filters=ReportFilter(**MARCH)) if step.stage == Stage.MQL)
+    assert mql.median_hours_from_previous == round(statistics.median(hours), 2)
