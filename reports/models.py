@@ -44,6 +44,18 @@ class LeadMilestone(models.Model):
     #: The lead's won opportunities (at most one today) and their amount, for revenue per source and campaign.
     won_deals = models.PositiveSmallIntegerField(db_default=0)
     won_revenue = models.DecimalField(max_digits=16, decimal_places=2, db_default=0)
+    #: Copied from the lead for the roll-ups: the stage it is in now and its owner's SLA (leaks), its
+    #: owner and assignment time (reps).
+    stage = models.CharField(max_length=20, db_default="")
+    owner_id = models.BigIntegerField(null=True)
+    assigned_at = models.DateTimeField(null=True)
+    sla_due_at = models.DateTimeField(null=True)
+    #: The lead's rejections by reason (``routing.Rejection.Reason``), kept by triggers on ``routing_rejection``.
+    rejected_wrong_territory = models.PositiveSmallIntegerField(db_default=0)
+    rejected_not_a_fit = models.PositiveSmallIntegerField(db_default=0)
+    rejected_duplicate = models.PositiveSmallIntegerField(db_default=0)
+    rejected_junk = models.PositiveSmallIntegerField(db_default=0)
+    rejected_not_ready = models.PositiveSmallIntegerField(db_default=0)
 
     class Meta:
         ordering = ["lead_id"]
@@ -99,6 +111,21 @@ class CohortDay(models.Model):
     won = models.IntegerField(db_default=0)
     won_deals = models.IntegerField(db_default=0)
     won_revenue = models.DecimalField(max_digits=18, decimal_places=2, db_default=0)
+    #: Of those leads, how many are in each open stage now (the leaks report)...
+    in_new = models.IntegerField(db_default=0)
+    in_nurture = models.IntegerField(db_default=0)
+    in_mql = models.IntegerField(db_default=0)
+    in_sal = models.IntegerField(db_default=0)
+    in_sql = models.IntegerField(db_default=0)
+    in_opportunity = models.IntegerField(db_default=0)
+    #: ...owned MQLs not accepted that have an SLA due time (past or not)...
+    mql_sla_open = models.IntegerField(db_default=0)
+    #: ...and their rejections by reason (the alignment report).
+    rejected_wrong_territory = models.IntegerField(db_default=0)
+    rejected_not_a_fit = models.IntegerField(db_default=0)
+    rejected_duplicate = models.IntegerField(db_default=0)
+    rejected_junk = models.IntegerField(db_default=0)
+    rejected_not_ready = models.IntegerField(db_default=0)
 
     class Meta:
         ordering = ["day", "source_id", "campaign_id"]
@@ -135,3 +162,24 @@ class DurationDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.leads} {self.step} durations in bucket {self.bucket} of {self.day}"
+
+
+class RepDay(models.Model):
+    """One UTC day's active leads per owner: how many were assigned to them and how many they accepted.
+
+    The reps report's counts for a date range (without a source, campaign or territory) add these
+    up; its medians read ``lead_response_idx`` on the leads from the rank these counts give. Kept
+    by the same triggers as ``CohortDay``; empty on SQLite.
+    """
+
+    day = models.DateField()
+    owner_id = models.BigIntegerField()
+    assigned = models.IntegerField(db_default=0)
+    accepted = models.IntegerField(db_default=0)
+
+    class Meta:
+        ordering = ["day", "owner_id"]
+        constraints = [models.UniqueConstraint(fields=["day", "owner_id"], name="repday_day_owner_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.assigned} leads of {self.day} assigned to user {self.owner_id}"

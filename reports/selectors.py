@@ -32,7 +32,7 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, Min, Q, Quer
 from django.utils import timezone
 
 from leads.models import Campaign, Lead, Opportunity, Source, Stage, StageChange
-from reports.models import CohortDay, DurationDay, LeadMilestone
+from reports.models import CohortDay, DurationDay, LeadMilestone, RepDay
 from routing.models import Assignment, Rejection, Rep, SlaBreach, Territory
 from routing.selectors import rep_load
 
@@ -42,6 +42,8 @@ FUNNEL_STAGES: tuple[str, ...] = (Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTU
 LEAK_STAGES: tuple[str, ...] = (Stage.NEW, Stage.NURTURE, Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
 DEFAULT_STUCK_DAYS = 14
 _HOUR = 3600.0
+#: An owned MQL nobody accepted that has an SLA due time: "untouched past SLA" once that time passes.
+_SLA_OPEN_Q = Q(stage=Stage.MQL, owner_id__isnull=False, accepted_at__isnull=True, sla_due_at__isnull=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +275,9 @@ def _milestone_groups(filters: ReportFilter) -> list[dict[str, Any]]:
         "won": Sum("won_deals"),
         "revenue": Sum("won_revenue"),
         **reached,
+        **{f"in_{stage}": Count("pk", filter=Q(stage=stage)) for stage in LEAK_STAGES},
+        "mql_sla_open": Count("pk", filter=_SLA_OPEN_Q),
+        **{f"rejected_{reason}": Sum(f"rejected_{reason}") for reason in Rejection.Reason.values},
     }
     if filters.territory is not None:
         parts = [LeadMilestone.objects.filter(filters.lead_q())]
@@ -312,10 +317,12 @@ def _rollup_groups(
     # Annotated as "<stage>_at" after the sums: the roll-up's own "won" column would clash with "won" (deals).
     reached = {f"{stage}_at": Sum(stage) for stage in FUNNEL_STAGES}
     deals = {"won": Sum("won_deals"), "revenue": Sum("won_revenue")}
+    leaks = {name: Sum(name) for name in (*(f"in_{stage}" for stage in LEAK_STAGES), "mql_sla_open")}
+    rejections = {f"rejected_{reason}": Sum(f"rejected_{reason}") for reason in Rejection.Reason.values}
     return list(
         days.values("source_id", "campaign_id")
         .annotate(leads=Sum("leads"), accepted=Sum("accepted"), **reached)
-        .annotate(**deals)
+        .annotate(**deals, **leaks, **rejections)
         .filter(leads__gt=0)
     )
 
@@ -449,14 +456,7 @@ def _durations_at(cursor: Any, filters: ReportFilter, picks: list[tuple[str, int
     """For each (stage, bucket, rank), the rank-th smallest duration of the cohort's in that bucket (one query)."""
     if not picks:
         return []
-    created: list[str] = []
-    bounds: list[datetime.datetime] = []
-    if filters.date_from is not None:
-        created.append("created_at >= %s")
-        bounds.append(day_start(filters.date_from))
-    if filters.date_to is not None:
-        created.append("created_at < %s")
-        bounds.append(day_start(filters.date_to + datetime.timedelta(days=1)))
+    created, bounds = _created_between(filters)
     selects, params = [], []
     for n, (stage, bucket, rank) in enumerate(picks):
         reached, since = _STEP_SECONDS[stage]
@@ -676,13 +676,20 @@ def report_alignment(*, filters: ReportFilter) -> list[AlignmentRow]:
         if entry.accepted:
             accepted[source_id] += entry.accepted
     reasons: dict[int | None, dict[str, int]] = defaultdict(dict)
-    for row in (
-        Rejection.objects.filter(filters.events_q())
-        .order_by()
-        .values("lead__source_id", "reason")
-        .annotate(n=Count("id"))
-    ):
-        reasons[row["lead__source_id"]][row["reason"]] = row["n"]
+    if filters.maintained:  # the milestone rows count their lead's rejections by reason
+        for row in _milestone_groups(filters):
+            for reason in Rejection.Reason.values:
+                if row[f"rejected_{reason}"]:
+                    by_reason = reasons[row["source_id"]]
+                    by_reason[reason] = by_reason.get(reason, 0) + row[f"rejected_{reason}"]
+    else:
+        for row in (
+            Rejection.objects.filter(filters.events_q())
+            .order_by()
+            .values("lead__source_id", "reason")
+            .annotate(n=Count("id"))
+        ):
+            reasons[row["lead__source_id"]][row["reason"]] = row["n"]
     names = {s.pk: (s.slug, s.name) for s in Source.objects.filter(pk__in={*accepted, *reasons}).only("slug", "name")}
     rows = []
     for key in sorted({*accepted, *reasons}, key=lambda k: names[k][1].lower()):
@@ -719,7 +726,9 @@ def report_reps(*, filters: ReportFilter) -> list[RepResponseRow]:
     response = EpochSeconds(F("accepted_at") - F("assigned_at"))
     # Routing, a claim or a reassignment sets ``assigned_at`` when it gives a lead to a rep.
     owned = filters.leads().filter(owner__isnull=False, assigned_at__isnull=False).values("owner_id")
-    if _has_percentile():
+    if filters.maintained and filters.source is None and filters.campaign is None and filters.territory is None:
+        figures = _rep_figures_from_rollup(filters)
+    elif _has_percentile():
         with _sort_memory():  # hundreds of thousands of owned leads sorted by rep, then each rep's timings
             figures = {
                 row["owner_id"]: row
@@ -754,6 +763,72 @@ def report_reps(*, filters: ReportFilter) -> list[RepResponseRow]:
         for user in users
     ]
     return sorted(rows, key=lambda row: row.name.lower())
+
+
+def _rep_figures_from_rollup(filters: ReportFilter) -> dict[int, dict[str, Any]]:
+    """Per owner (user id): leads assigned, accepted and the exact median response seconds, for a date range.
+
+    The counts add up ``RepDay`` (the hours at the range's ends that are not whole UTC days from
+    ``LeadMilestone``). Each median is then one or two reads of ``reports_milestone_response_idx``,
+    which holds each owner's accepted leads in order of response time: the rank-th of the range's.
+    """
+    figures: dict[int, dict[str, Any]] = {}
+    days, edges = _whole_utc_days(filters)
+    parts: list[Iterable[dict[str, Any]]] = [
+        LeadMilestone.objects.filter(_cohort_q(filters, start, end), owner_id__isnull=False, assigned_at__isnull=False)
+        .order_by()
+        .values("owner_id")
+        .annotate(assigned=Count("pk"), accepted=Count("accepted_at"))
+        for start, end in edges
+    ]
+    if days is not None:
+        counts = RepDay.objects.order_by()
+        counts = counts.filter(day__gte=days[0]) if days[0] is not None else counts
+        counts = counts.filter(day__lt=days[1]) if days[1] is not None else counts
+        parts.append(counts.values("owner_id").annotate(assigned=Sum("assigned"), accepted=Sum("accepted")))
+    for rows in parts:
+        for row in rows:
+            entry = figures.setdefault(row["owner_id"], {"assigned": 0, "accepted": 0, "median": None})
+            entry["assigned"] += row["assigned"]
+            entry["accepted"] += row["accepted"]
+    figures = {owner: entry for owner, entry in figures.items() if entry["assigned"]}
+    created, bounds = _created_between(filters)
+    selects, params, picks = [], [], []
+    for owner, entry in figures.items():
+        total = entry["accepted"]
+        for rank in sorted({(total - 1) // 2, total // 2}) if total else ():
+            # The WHERE repeats the index's predicate, so the planner reads it in the owner's order.
+            selects.append(
+                f"(SELECT {len(picks)}, date_part('epoch', accepted_at - assigned_at) FROM reports_leadmilestone "
+                "WHERE status = %s AND owner_id = %s AND assigned_at IS NOT NULL AND accepted_at IS NOT NULL "
+                + "".join(f"AND {condition} " for condition in created)
+                + "ORDER BY 2 OFFSET %s LIMIT 1)"
+            )
+            params += [Lead.Status.ACTIVE, owner, *bounds, rank]
+            picks.append(owner)
+    if selects:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(selects), params)
+            found: dict[int, list[float]] = defaultdict(list)
+            for n, seconds in sorted(cursor.fetchall()):
+                found[picks[n]].append(seconds)
+        for owner, (low, *rest) in found.items():
+            high = rest[-1] if rest else low
+            figures[owner]["median"] = low + (high - low) * 0.5
+    return figures
+
+
+def _created_between(filters: ReportFilter) -> tuple[list[str], list[datetime.datetime]]:
+    """The filter's dates as SQL conditions on ``created_at`` and their parameters."""
+    created: list[str] = []
+    bounds: list[datetime.datetime] = []
+    if filters.date_from is not None:
+        created.append("created_at >= %s")
+        bounds.append(day_start(filters.date_from))
+    if filters.date_to is not None:
+        created.append("created_at < %s")
+        bounds.append(day_start(filters.date_to + datetime.timedelta(days=1)))
+    return created, bounds
 
 
 def sla_breaches_by_rep_user(*, filters: ReportFilter) -> dict[int, int]:
@@ -827,6 +902,8 @@ def report_leaks(*, filters: ReportFilter, now: datetime.datetime | None = None)
     """
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=filters.stuck_days)
+    if filters.maintained:
+        return _leaks_from_rollup(filters, now=now, cutoff=cutoff)
     rows = {
         row["stage"]: row
         for row in filters.leads()
@@ -850,6 +927,42 @@ def report_leaks(*, filters: ReportFilter, now: datetime.datetime | None = None)
             leads=rows.get(stage, {}).get("leads", 0),
             stuck=rows.get(stage, {}).get("stuck", 0),
             past_sla_untouched=rows.get(stage, {}).get("past_sla", 0),
+        )
+        for stage in LEAK_STAGES
+    ]
+
+
+def _leaks_from_rollup(filters: ReportFilter, *, now: datetime.datetime, cutoff: datetime.datetime) -> list[LeakRow]:
+    """The leaks from the roll-ups, less the few leads not (yet) leaking.
+
+    ``CohortDay`` counts the cohort's leads in each open stage and its owned, unaccepted MQLs with
+    an SLA due time. What is stuck or past its SLA depends on "now", so the complements are counted
+    on the leads instead, both few and indexed: the leads that entered their stage (or arrived)
+    since the cutoff (``lead_stage_changed_idx``, ``lead_stage_created_idx``) and the MQLs whose SLA
+    is still ahead (``lead_sla_due_idx``).
+    """
+    in_stage: dict[str, int] = defaultdict(int)
+    sla_open = 0
+    for row in _milestone_groups(filters):
+        for stage in LEAK_STAGES:
+            in_stage[stage] += row[f"in_{stage}"]
+        sla_open += row["mql_sla_open"]
+    moved_lately = Q(stage_changed_at__gte=cutoff) | Q(stage_changed_at__isnull=True, created_at__gte=cutoff)
+    sla_ahead = Q(stage=Stage.MQL, owner__isnull=False, accepted_at__isnull=True, sla_due_at__gte=now)
+    fresh = {
+        row["stage"]: row
+        for row in filters.leads()
+        .filter(moved_lately | sla_ahead, stage__in=LEAK_STAGES)
+        .values("stage")
+        .annotate(moved=Count("id", filter=moved_lately), sla_ahead=Count("id", filter=sla_ahead))
+    }
+    return [
+        LeakRow(
+            stage=stage,
+            label=Stage(stage).label,
+            leads=in_stage[stage],
+            stuck=in_stage[stage] - fresh.get(stage, {}).get("moved", 0),
+            past_sla_untouched=sla_open - fresh.get(stage, {}).get("sla_ahead", 0) if stage == Stage.MQL else 0,
         )
         for stage in LEAK_STAGES
     ]

@@ -23,16 +23,19 @@ from leads.imports import import_job_create
 from leads.lifecycle import lead_convert, opportunity_close
 from leads.models import Activity, Lead, LeadDefinition, Opportunity, RescoreJob, Stage, StageChange
 from leads.services import lead_change_stage
-from reports.models import CohortDay, DurationDay, LeadMilestone
+from reports.models import CohortDay, DurationDay, LeadMilestone, RepDay
 from reports.selectors import (
     FUNNEL_STAGES,
+    LEAK_STAGES,
     ReportFilter,
     report_alignment,
     report_campaigns,
     report_funnel,
+    report_leaks,
     report_reps,
     report_sources,
 )
+from routing.models import Rejection
 from scoring.rescore import rescore_job_start
 from tests.factories import ActivityFactory, LeadDefinitionFactory, LeadFactory
 from tests.reports.data import T0
@@ -66,6 +69,9 @@ def expected_milestones() -> dict[int, tuple]:
     for lead_id, amount in Opportunity.objects.filter(stage=Opportunity.Stage.WON).values_list("lead_id", "amount"):
         count, revenue = deals.get(lead_id, (0, Decimal("0")))
         deals[lead_id] = (count + 1, revenue + amount)
+    rejected: dict[int, dict[str, int]] = {}
+    for lead_id, reason in Rejection.objects.values_list("lead_id", "reason"):
+        rejected.setdefault(lead_id, dict.fromkeys(Rejection.Reason.values, 0))[reason] += 1
     return {
         lead.pk: (
             lead.created_at,
@@ -75,6 +81,11 @@ def expected_milestones() -> dict[int, tuple]:
             lead.accepted_at,
             *(firsts.get(lead.pk, {}).get(stage) for stage in FUNNEL_STAGES),
             *deals.get(lead.pk, (0, Decimal("0"))),
+            lead.stage,
+            lead.owner_id,
+            lead.assigned_at,
+            lead.sla_due_at,
+            *rejected.get(lead.pk, dict.fromkeys(Rejection.Reason.values, 0)).values(),
         )
         for lead in Lead.objects.all()
     }
@@ -90,29 +101,73 @@ def kept_milestones() -> dict[int, tuple]:
         *(f"{s}_at" for s in FUNNEL_STAGES),
         "won_deals",
         "won_revenue",
+        "stage",
+        "owner_id",
+        "assigned_at",
+        "sla_due_at",
+        *(f"rejected_{reason}" for reason in Rejection.Reason.values),
     )
     return {row[0]: row[1:] for row in LeadMilestone.objects.values_list("lead_id", *columns)}
 
 
+COHORT_FIGURES = (
+    "leads",
+    "accepted",
+    *FUNNEL_STAGES,
+    "won_deals",
+    "won_revenue",
+    *(f"in_{stage}" for stage in LEAK_STAGES),
+    "mql_sla_open",
+    *(f"rejected_{reason}" for reason in Rejection.Reason.values),
+)
+
+
+def cohort_figures(row: LeadMilestone) -> tuple:
+    """What one active lead's milestone row adds to its day in ``CohortDay``, in ``COHORT_FIGURES`` order."""
+    sla_open = row.stage == Stage.MQL and row.owner_id and not row.accepted_at and row.sla_due_at
+    return (
+        1,
+        int(row.accepted_at is not None),
+        *(int(getattr(row, f"{stage}_at") is not None) for stage in FUNNEL_STAGES),
+        row.won_deals,
+        row.won_revenue,
+        *(int(row.stage == stage) for stage in LEAK_STAGES),
+        int(bool(sla_open)),
+        *(getattr(row, f"rejected_{reason}") for reason in Rejection.Reason.values),
+    )
+
+
 def expected_cohort_days() -> dict[tuple, tuple]:
     """The daily roll-up as the triggers should keep it, added up in Python from the milestone rows."""
-    days: dict[tuple, list] = {}
+    days: dict[tuple, tuple] = {}
     for row in LeadMilestone.objects.filter(status=Lead.Status.ACTIVE):
         key = (row.created_at.astimezone(datetime.UTC).date(), row.source_id, row.campaign_id)
-        sums = days.setdefault(key, [0] * 9)
-        for n, value in enumerate(
-            (1, row.accepted_at, *(getattr(row, f"{s}_at") for s in FUNNEL_STAGES), row.won_deals, row.won_revenue)
-        ):
-            sums[n] += value if n >= 7 else (1 if value else 0)
-    return {key: tuple(sums) for key, sums in days.items()}
+        figures = cohort_figures(row)
+        days[key] = tuple(map(sum, zip(days.get(key, (0,) * len(figures)), figures, strict=True)))
+    return days
 
 
 def kept_cohort_days() -> dict[tuple, tuple]:
-    columns = ("leads", "accepted", *FUNNEL_STAGES, "won_deals", "won_revenue")
     return {
-        (day.day, day.source_id, day.campaign_id): tuple(getattr(day, c) for c in columns)
+        (day.day, day.source_id, day.campaign_id): tuple(getattr(day, c) for c in COHORT_FIGURES)
         for day in CohortDay.objects.exclude(leads=0)
     }
+
+
+def expected_rep_days() -> dict[tuple, tuple[int, int]]:
+    """Per UTC day and owner: the active leads assigned to them and those accepted, from the milestone rows."""
+    days: dict[tuple, tuple[int, int]] = {}
+    for row in LeadMilestone.objects.filter(
+        status=Lead.Status.ACTIVE, owner_id__isnull=False, assigned_at__isnull=False
+    ):
+        key = (row.created_at.astimezone(datetime.UTC).date(), row.owner_id)
+        assigned, accepted = days.get(key, (0, 0))
+        days[key] = (assigned + 1, accepted + int(row.accepted_at is not None))
+    return days
+
+
+def kept_rep_days() -> dict[tuple, tuple[int, int]]:
+    return {(d.day, d.owner_id): (d.assigned, d.accepted) for d in RepDay.objects.exclude(assigned=0, accepted=0)}
 
 
 def expected_duration_days() -> dict[tuple, int]:
@@ -152,6 +207,13 @@ def assert_true_to_the_stage_changes(**filters) -> None:
     )
     for report in REPORTS:
         assert report(filters=ReportFilter(**filters)) == report(filters=ReportFilter(**filters, live=True)), report
+    now = timezone.now()
+    for stuck_days in (0, 1, 14, 400):  # every lead stuck; some; none
+        maintained = report_leaks(filters=ReportFilter(**filters, stuck_days=stuck_days), now=now)
+        assert maintained == report_leaks(filters=ReportFilter(**filters, stuck_days=stuck_days, live=True), now=now)
+    for moment in (T0 + datetime.timedelta(hours=20), T0 + datetime.timedelta(hours=40)):  # L9's SLA due at +29
+        maintained = report_leaks(filters=ReportFilter(**filters), now=moment)
+        assert maintained == report_leaks(filters=ReportFilter(**filters, live=True), now=moment)
 
 
 def reached(stage: str, **filters) -> int:
@@ -311,3 +373,38 @@ def test_medians_are_exact_when_many_durations_share_a_bucket(report_data):
     assert_true_to_the_stage_changes(**MARCH)
     mql = next(step for step in report_funnel(filters=ReportFilter(**MARCH)) if step.stage == Stage.MQL)
     assert mql.median_hours_from_previous == round(statistics.median(hours), 2)
+
+
+def test_rejections_added_changed_moved_or_deleted_change_the_alignment(report_data):
+    lead, other = report_data.leads["L2"], report_data.leads["L6"]
+    added = Rejection.objects.create(lead=lead, rep=report_data.olga, source=lead.source, reason="junk")
+    assert_true_to_the_stage_changes(**MARCH)
+    web = next(row for row in report_alignment(filters=ReportFilter(**MARCH)) if row.key == "web")
+    assert (web.rejected, web.reasons["junk"]) == (2, 1)  # L3's "not a fit" and this one
+
+    Rejection.objects.filter(pk=added.pk).update(reason="duplicate")
+    assert_true_to_the_stage_changes(**MARCH)
+    Rejection.objects.filter(pk=added.pk).update(lead=other)  # now counts for the events source
+    assert_true_to_the_stage_changes(**MARCH)
+    events = next(row for row in report_alignment(filters=ReportFilter(**MARCH)) if row.key == "events")
+    assert (events.rejected, events.reasons["duplicate"]) == (2, 1)
+
+    Rejection.objects.filter(lead=report_data.leads["L5"]).delete()
+    assert_true_to_the_stage_changes(**MARCH)
+    assert LeadMilestone.objects.get(pk=report_data.leads["L5"].pk).rejected_wrong_territory == 0
+
+
+def test_rep_medians_are_exact_over_many_accepted_leads(report_data):
+    rick = report_data.rick
+    hours = [4, 10]  # L1, L2
+    for n in range(30):
+        assigned = T0 + datetime.timedelta(hours=1)
+        LeadFactory(source=report_data.web, owner=rick.user)
+        lead = Lead.objects.latest("pk")
+        response = datetime.timedelta(minutes=90 + 7 * n)
+        Lead.objects.filter(pk=lead.pk).update(created_at=T0, assigned_at=assigned, accepted_at=assigned + response)
+        hours.append(response.total_seconds() / 3600)
+    assert_true_to_the_stage_changes(**MARCH)
+    row = next(row for row in report_reps(filters=ReportFilter(**MARCH)) if row.rep == rick.user.username)
+    assert (row.assigned, row.accepted) == (32, 32)
+    assert row.median_response_hours == round(statistics.median(hours), 2)
