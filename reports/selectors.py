@@ -28,7 +28,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Aggregate, Count, F, FloatField, Func, Min, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, Exists, F, FloatField, Func, Min, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from leads.models import Campaign, Lead, Opportunity, Source, Stage, StageChange
@@ -833,22 +833,18 @@ def _created_between(filters: ReportFilter) -> tuple[list[str], list[datetime.da
 
 def sla_breaches_by_rep_user(*, filters: ReportFilter) -> dict[int, int]:
     """SLA breaches of the cohort's leads per rep (by the rep's user id), in one grouped query."""
+    breaches = SlaBreach.objects.filter(rep__isnull=False).order_by()
     if filters.maintained:
-        # The breaches are grouped by rep alone: a semi-join to the narrow milestone table finds the
-        # cohort's without joining the wide lead rows.
-        cohort = LeadMilestone.objects.filter(filters.lead_q()).values("lead_id")
-        in_cohort = Q(lead_id__in=cohort)
+        # A few thousand breaches, each looked up in the cohort by the milestone's primary key: the
+        # EXISTS inside the count stays a per-row probe (as a WHERE it would become a semi-join that
+        # hashes the whole cohort, a million rows for all time).
         if filters.date_from is not None:
-            in_cohort &= Q(breached_at__gte=day_start(filters.date_from))
+            breaches = breaches.filter(breached_at__gte=day_start(filters.date_from))
+        in_cohort = Exists(LeadMilestone.objects.filter(filters.lead_q(), lead_id=OuterRef("lead_id")))
+        counts = breaches.values("rep__user_id").annotate(n=Count("id", filter=in_cohort))
     else:
-        in_cohort = filters.events_q("breached_at")
-    return {
-        row["rep__user_id"]: row["n"]
-        for row in SlaBreach.objects.filter(in_cohort, rep__isnull=False)
-        .order_by()
-        .values("rep__user_id")
-        .annotate(n=Count("id"))
-    }
+        counts = breaches.filter(filters.events_q("breached_at")).values("rep__user_id").annotate(n=Count("id"))
+    return {row["rep__user_id"]: row["n"] for row in counts if row["n"]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,6 +221,8 @@ DROP TRIGGER IF EXISTS reports_milestones_rejections_deleted ON routing_rejectio
 DROP FUNCTION IF EXISTS reports_milestones_rejections_inserted(), reports_milestones_rejections_updated(),
     reports_milestones_rejections_deleted();
 DROP INDEX IF EXISTS reports_milestone_response_idx;
+DROP INDEX IF EXISTS reports_milestone_source_idx;
+DROP INDEX IF EXISTS reports_milestone_campaign_idx;
 """
 
 CREATE = f"""{LEADS}
@@ -254,11 +256,15 @@ END $$;
 CREATE TRIGGER reports_cohortdays_deleted AFTER DELETE ON reports_leadmilestone
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_cohortdays_deleted();
 
+TRUNCATE reports_cohortday, reports_durationday, reports_repday;
 {_apply(_signed("reports_leadmilestone", "1"))}
 {_count_durations(_durations("reports_leadmilestone", "1"))}
 {_count_owned(_owned("reports_leadmilestone", "1"))}
 {INDEXES}
 {RESPONSE_INDEX}
+-- A source's or campaign's cohort (its medians, the hours at a range's ends) without reading every lead's.
+CREATE INDEX reports_milestone_source_idx ON reports_leadmilestone (source_id, created_at);
+CREATE INDEX reports_milestone_campaign_idx ON reports_leadmilestone (campaign_id, created_at);
 ANALYZE reports_cohortday;
 ANALYZE reports_durationday;
 ANALYZE reports_repday;
