@@ -12,7 +12,6 @@ has no such triggers: there the table stays empty and the reports compute from t
 from __future__ import annotations
 
 from django.db import models
-from django.db.models.functions import Coalesce
 
 from leads.models import Campaign, Lead, Source
 
@@ -88,8 +87,11 @@ class CohortDay(models.Model):
     """One UTC day's active leads of one (source, campaign): how many, and how far down the funnel they got.
 
     A roll-up of ``LeadMilestone`` kept by a PostgreSQL trigger on that table
-    (``reports/migrations/0004_cohort_days.py``), so a date range's volume, funnel counts and won
-    revenue add up a few thousand rows instead of scanning a million leads. Days are UTC days of
+    (``reports/migrations/0005_cohort_day_triggers.py``), so a date range's volume, funnel counts and
+    won revenue add up a few thousand rows instead of scanning a million leads. The trigger only
+    appends rows of changes (+1, -1), so writers never wait on each other's day rows; a key may have
+    several rows, every reader sums them, and ``reports.services.rollups_compact`` (beat, every few
+    minutes) folds them back into one. Days are UTC days of
     ``created_at``: a range in another time zone takes its whole UTC days from here and the hours
     at either end from ``LeadMilestone`` (``reports.selectors``), so the figures stay exact. Empty
     on SQLite, like ``LeadMilestone``.
@@ -129,10 +131,7 @@ class CohortDay(models.Model):
 
     class Meta:
         ordering = ["day", "source_id", "campaign_id"]
-        constraints = [
-            # The trigger's upsert key: one row per day, source and campaign (no campaign is 0 here).
-            models.UniqueConstraint("day", "source", Coalesce("campaign", 0), name="cohortday_day_source_campaign_uniq")
-        ]
+        indexes = [models.Index(fields=["day"], name="cohortday_day_idx")]
 
     def __str__(self) -> str:
         return f"cohort of {self.day} (source {self.source_id}, campaign {self.campaign_id})"
@@ -156,9 +155,7 @@ class DurationDay(models.Model):
 
     class Meta:
         ordering = ["day", "step", "bucket"]
-        constraints = [
-            models.UniqueConstraint(fields=["day", "step", "bucket"], name="durationday_day_step_bucket_uniq")
-        ]
+        indexes = [models.Index(fields=["day"], name="durationday_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.leads} {self.step} durations in bucket {self.bucket} of {self.day}"
@@ -179,7 +176,7 @@ class RepDay(models.Model):
 
     class Meta:
         ordering = ["day", "owner_id"]
-        constraints = [models.UniqueConstraint(fields=["day", "owner_id"], name="repday_day_owner_uniq")]
+        indexes = [models.Index(fields=["day"], name="repday_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.assigned} leads of {self.day} assigned to user {self.owner_id}"

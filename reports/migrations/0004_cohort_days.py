@@ -1,7 +1,6 @@
 """The roll-ups of the milestone table (``CohortDay``, ``DurationDay``, ``RepDay``) and the milestone columns they
 need; ``0005`` adds their triggers and fills them."""
 import django.db.models.deletion
-import django.db.models.functions.comparison
 from django.db import migrations, models
 
 
@@ -69,7 +68,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['day', 'step', 'bucket'],
-                'constraints': [models.UniqueConstraint(fields=('day', 'step', 'bucket'), name='durationday_day_step_bucket_uniq')],
+                'indexes': [models.Index(fields=['day'], name='durationday_day_idx')],
             },
         ),
         migrations.CreateModel(
@@ -83,7 +82,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['day', 'owner_id'],
-                'constraints': [models.UniqueConstraint(fields=('day', 'owner_id'), name='repday_day_owner_uniq')],
+                'indexes': [models.Index(fields=['day'], name='repday_day_idx')],
             },
         ),
         migrations.CreateModel(
@@ -117,7 +116,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['day', 'source_id', 'campaign_id'],
-                'constraints': [models.UniqueConstraint(models.F('day'), models.F('source'), django.db.models.functions.comparison.Coalesce('campaign', 0), name='cohortday_day_source_campaign_uniq')],
+                'indexes': [models.Index(fields=['day'], name='cohortday_day_idx')],
             },
         ),
     ]

@@ -1,10 +1,11 @@
-"""The daily roll-ups of the milestone table (``CohortDay``, ``DurationDay``), kept by triggers on it.
+"""The daily roll-ups of the milestone table (``CohortDay``, ``DurationDay``, ``RepDay``), kept by triggers on it.
 
 ``LeadMilestone`` is itself kept by triggers on every write path (``0002``, ``0003``), so one level
 more sees them all too: each statement on it adds its new rows' figures to their (UTC day, source,
-campaign) and takes its old rows' off, in one grouped upsert (a 50,000-lead ``COPY`` is one
-statement). Only active leads count, so a merge (status ``merged``) takes the lead out and its undo
-puts it back. ``DurationDay`` counts each step's durations per UTC day and logarithmic bucket
+campaign) and takes its old rows' off, in one grouped insert of the differences (a 50,000-lead
+``COPY`` is one statement). The roll-ups are append-only (no row shared by writers to lock), so a
+key can hold several rows: readers sum them, and ``reports.services.rollups_compact`` folds them.
+Only active leads count, so a merge (status ``merged``) takes the lead out and its undo puts it back. ``DurationDay`` counts each step's durations per UTC day and logarithmic bucket
 (``reports_duration_bucket``), and one partial expression index per step lets the funnel read one
 bucket's durations for its exact medians. ``RepDay`` counts each owner's assigned and accepted
 leads per UTC day, and ``reports_milestone_response_idx`` gives each rep's median response from the
@@ -57,12 +58,10 @@ def _owned(rows: str, sign: str) -> str:
 
 def _count_owned(*parts: str) -> str:
     return f"""
-    INSERT INTO reports_repday AS d (day, owner_id, assigned, accepted)
+    INSERT INTO reports_repday (day, owner_id, assigned, accepted)
     SELECT day, owner_id, sum(assigned), sum(accepted) FROM ({" UNION ALL ".join(parts)}) c
      GROUP BY day, owner_id HAVING sum(assigned) <> 0 OR sum(accepted) <> 0
-     ORDER BY day, owner_id
-    ON CONFLICT (day, owner_id) DO UPDATE SET assigned = d.assigned + excluded.assigned,
-                                              accepted = d.accepted + excluded.accepted;"""
+    ;"""
 
 
 def _rejections_recompute(lead_ids: str) -> str:
@@ -104,25 +103,23 @@ def _durations(rows: str, sign: str) -> str:
 
 def _count_durations(*parts: str) -> str:
     return f"""
-    INSERT INTO reports_durationday AS d (day, step, bucket, leads)
+    INSERT INTO reports_durationday (day, step, bucket, leads)
     SELECT day, step, bucket, sum(leads) FROM ({" UNION ALL ".join(parts)}) c
      GROUP BY day, step, bucket HAVING sum(leads) <> 0
-     ORDER BY day, step, bucket
-    ON CONFLICT (day, step, bucket) DO UPDATE SET leads = d.leads + excluded.leads;"""
+    ;"""
 
 
 def _apply(*parts: str) -> str:
-    """Add the signed rows up per cohort key and upsert the sums (in key order, so concurrent writers queue)."""
+    """Add the signed rows up per cohort key and append the sums: rows of changes, never an update of a
+    shared row, so concurrent writers of the same day, source and campaign neither wait nor deadlock."""
     sums = ", ".join(f"sum({f})" for f in FIGURES)
     return f"""
-    INSERT INTO reports_cohortday AS d (day, source_id, campaign_id, {", ".join(FIGURES)})
+    INSERT INTO reports_cohortday (day, source_id, campaign_id, {", ".join(FIGURES)})
     SELECT day, source_id, campaign_id, {sums}
       FROM ({" UNION ALL ".join(parts)}) c
      GROUP BY day, source_id, campaign_id
     HAVING {" OR ".join(f"sum({f}) <> 0" for f in FIGURES)}
-     ORDER BY day, source_id, campaign_id
-    ON CONFLICT (day, source_id, COALESCE(campaign_id, 0))
-    DO UPDATE SET {", ".join(f"{f} = d.{f} + excluded.{f}" for f in FIGURES)};"""
+    ;"""
 
 
 INDEXES = "\n".join(
@@ -297,7 +294,6 @@ def drop_triggers(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    # Its own migration: the roll-up's unique index (the upsert's key) is only created at the end of 0004.
     dependencies = [("reports", "0004_cohort_days"), ("routing", "0003_rejections")]
 
     operations = [migrations.RunPython(create_triggers, drop_triggers)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import math
 import statistics
+from collections.abc import Iterable
 from decimal import Decimal
 
 import pytest
@@ -35,6 +36,7 @@ from reports.selectors import (
     report_reps,
     report_sources,
 )
+from reports.services import rollups_compact
 from routing.models import Rejection
 from scoring.rescore import rescore_job_start
 from tests.factories import ActivityFactory, LeadDefinitionFactory, LeadFactory
@@ -147,11 +149,17 @@ def expected_cohort_days() -> dict[tuple, tuple]:
     return days
 
 
+def summed(rows: Iterable[tuple], keys: int) -> dict[tuple, tuple]:
+    """The roll-up's rows of changes added up per key (its first ``keys`` columns); keys summing to nothing left out."""
+    sums: dict[tuple, tuple] = {}
+    for row in rows:
+        key, figures = row[:keys], row[keys:]
+        sums[key] = tuple(map(sum, zip(sums.get(key, (0,) * len(figures)), figures, strict=True)))
+    return {key: figures for key, figures in sums.items() if any(figures)}
+
+
 def kept_cohort_days() -> dict[tuple, tuple]:
-    return {
-        (day.day, day.source_id, day.campaign_id): tuple(getattr(day, c) for c in COHORT_FIGURES)
-        for day in CohortDay.objects.exclude(leads=0)
-    }
+    return summed(CohortDay.objects.values_list("day", "source_id", "campaign_id", *COHORT_FIGURES), 3)
 
 
 def expected_rep_days() -> dict[tuple, tuple[int, int]]:
@@ -167,7 +175,7 @@ def expected_rep_days() -> dict[tuple, tuple[int, int]]:
 
 
 def kept_rep_days() -> dict[tuple, tuple[int, int]]:
-    return {(d.day, d.owner_id): (d.assigned, d.accepted) for d in RepDay.objects.exclude(assigned=0, accepted=0)}
+    return summed(RepDay.objects.values_list("day", "owner_id", "assigned", "accepted"), 2)
 
 
 def expected_duration_days() -> dict[tuple, int]:
@@ -191,20 +199,15 @@ def expected_duration_days() -> dict[tuple, int]:
 
 
 def kept_duration_days() -> dict[tuple, int]:
-    return {(d.day, d.step, d.bucket): d.leads for d in DurationDay.objects.exclude(leads=0)}
+    kept = summed(DurationDay.objects.values_list("day", "step", "bucket", "leads"), 3)
+    return {key: n for key, (n,) in kept.items()}
 
 
 def assert_true_to_the_stage_changes(**filters) -> None:
     assert kept_milestones() == expected_milestones()
     assert kept_cohort_days() == expected_cohort_days()
     assert kept_duration_days() == expected_duration_days()
-    assert (
-        not CohortDay.objects.filter(leads=0)
-        .exclude(  # a day's last lead gone leaves nothing behind
-            accepted=0, mql=0, sal=0, sql=0, opportunity=0, won=0, won_deals=0, won_revenue=0
-        )
-        .exists()
-    )
+    assert kept_rep_days() == expected_rep_days()
     for report in REPORTS:
         assert report(filters=ReportFilter(**filters)) == report(filters=ReportFilter(**filters, live=True)), report
     now = timezone.now()
@@ -408,3 +411,31 @@ def test_rep_medians_are_exact_over_many_accepted_leads(report_data):
     row = next(row for row in report_reps(filters=ReportFilter(**MARCH)) if row.rep == rick.user.username)
     assert (row.assigned, row.accepted) == (32, 32)
     assert row.median_response_hours == round(statistics.median(hours), 2)
+
+
+def test_compacting_folds_each_keys_rows_into_one_and_changes_no_figure(report_data):
+    lead = report_data.leads["L9"]
+    lead_change_stage(lead=lead, to_stage=Stage.SAL, actor=report_data.olga.user)
+    Lead.objects.filter(pk=report_data.leads["L4"].pk).update(status=Lead.Status.MERGED, merged_into=lead)
+    before = (kept_cohort_days(), kept_duration_days(), kept_rep_days())
+    figures = [report(filters=ReportFilter(**MARCH)) for report in REPORTS]
+    assert CohortDay.objects.count() > len(before[0])  # rows of changes beside the first ones
+
+    assert rollups_compact() > 0
+
+    assert (kept_cohort_days(), kept_duration_days(), kept_rep_days()) == before
+    assert CohortDay.objects.count() == len(before[0])
+    assert DurationDay.objects.count() == len(before[1])
+    assert RepDay.objects.count() == len(before[2])
+    assert [report(filters=ReportFilter(**MARCH)) for report in REPORTS] == figures
+    assert_true_to_the_stage_changes(**MARCH)
+    assert rollups_compact() == 0  # nothing left to fold
+
+
+def test_beat_compacts_the_rollups_through_its_task(report_data, settings):
+    from reports.tasks import rollups_compact_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["reports-rollups-compact"]["task"] == rollups_compact_task.name
+    Lead.objects.filter(pk=report_data.leads["L4"].pk).update(status=Lead.Status.MERGED, merged_into=report_data.leads["L1"])
+    assert rollups_compact_task.delay().get() > 0
+    assert_true_to_the_stage_changes(**MARCH)
