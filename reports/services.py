@@ -37,6 +37,9 @@ ROLLUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+NULLABLE_KEYS = {"campaign_id"}
+
+
 def rollups_compact() -> int:
     """Fold each roll-up key's rows of changes into one row (dropped when it sums to nothing); returns rows removed.
 
@@ -50,7 +53,14 @@ def rollups_compact() -> int:
     removed = 0
     with transaction.atomic(), connection.cursor() as cursor:
         for table, (keys, sums) in ROLLUPS.items():
-            same_key = " AND ".join(f"t.{key} IS NOT DISTINCT FROM several.{key}" for key in keys)
+            # Plain equalities (campaign_id, the one nullable key, through coalesce) so the planner can
+            # hash the join: IS NOT DISTINCT FROM would compare every row with every key.
+            same_key = " AND ".join(
+                f"coalesce(t.{key}, 0) = coalesce(several.{key}, 0)"
+                if key in NULLABLE_KEYS
+                else f"t.{key} = several.{key}"
+                for key in keys
+            )
             cursor.execute(
                 f"WITH several AS (SELECT {', '.join(keys)} FROM {table} GROUP BY {', '.join(keys)} "
                 f"HAVING count(*) > 1 OR bool_and({' AND '.join(f'{c} = 0' for c in sums)})), "

@@ -436,6 +436,7 @@ def test_beat_compacts_the_rollups_through_its_task(report_data, settings):
     from reports.tasks import rollups_compact_task
 
     assert settings.CELERY_BEAT_SCHEDULE["reports-rollups-compact"]["task"] == rollups_compact_task.name
-    Lead.objects.filter(pk=report_data.leads["L4"].pk).update(status=Lead.Status.MERGED, merged_into=report_data.leads["L1"])
+    survivor = report_data.leads["L1"]
+    Lead.objects.filter(pk=report_data.leads["L4"].pk).update(status=Lead.Status.MERGED, merged_into=survivor)
     assert rollups_compact_task.delay().get() > 0
     assert_true_to_the_stage_changes(**MARCH)
