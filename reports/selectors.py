@@ -10,9 +10,11 @@ Nothing here loops over leads in Python: each figure is grouped SQL (conditional
 with ``FILTER``, ``percentile_cont`` for medians on PostgreSQL). SQLite, which ``make run`` uses,
 has no ``percentile_cont``: there the medians are taken in Python from one narrow query.
 
-On PostgreSQL the funnel, MQL counts, lead volume and won revenue read ``reports.LeadMilestone``,
-one row per lead kept true by triggers (see ``reports/models.py``); ``ReportFilter(live=True)``, and
-SQLite always, compute the same figures from the stage changes and opportunities instead.
+On PostgreSQL every report but rep load reads ``reports.LeadMilestone``, one row per lead kept true
+by triggers, and its daily roll-ups ``CohortDay``, ``RepDay`` and ``DurationDay`` (see
+``reports/models.py``): a date range adds up its days, and the medians take two passes (bucket
+counts, then one bucket read through an index); ``ReportFilter(live=True)``, and SQLite always,
+compute the same figures from the leads, stage changes, rejections and opportunities instead.
 """
 
 from __future__ import annotations
@@ -258,7 +260,8 @@ def _sort_memory() -> Iterator[None]:
 
 def _milestone_groups(filters: ReportFilter) -> list[dict[str, Any]]:
     """Per (source, campaign): the cohort's leads, accepted leads, leads that reached each funnel stage,
-    won deals and their revenue.
+    won deals and their revenue, leads in each open stage now, owned unaccepted MQLs with an SLA due
+    time, and rejections by reason.
 
     Once per filter: it also gives the volume and revenue of the sources, campaigns and alignment
     reports. Without a territory the whole UTC days of the range come from the daily roll-up
