@@ -173,6 +173,11 @@ CELERY_BEAT_SCHEDULE = {
     "lifecycle-revisit": {"task": "leads.tasks.leads_revisit_due_task", "schedule": crontab(hour=6, minute=0)},
     # Leads whose SLA lapsed are reassigned or escalated to the territory manager.
     "sla-sweep": {"task": "routing.tasks.sla_sweep_task", "schedule": env.int("SLA_SWEEP_SECONDS", 60)},
+    # The reports' roll-ups: fold the rows of changes the triggers append into one row per key.
+    "reports-rollups-compact": {
+        "task": "reports.tasks.rollups_compact_task",
+        "schedule": env.int("REPORT_ROLLUPS_COMPACT_SECONDS", 300),
+    },
 }
 
 # The intake pipeline.

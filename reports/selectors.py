@@ -10,9 +10,11 @@ Nothing here loops over leads in Python: each figure is grouped SQL (conditional
 with ``FILTER``, ``percentile_cont`` for medians on PostgreSQL). SQLite, which ``make run`` uses,
 has no ``percentile_cont``: there the medians are taken in Python from one narrow query.
 
-On PostgreSQL the funnel, MQL counts, lead volume and won revenue read ``reports.LeadMilestone``,
-one row per lead kept true by triggers (see ``reports/models.py``); ``ReportFilter(live=True)``, and
-SQLite always, compute the same figures from the stage changes and opportunities instead.
+On PostgreSQL every report but rep load reads ``reports.LeadMilestone``, one row per lead kept true
+by triggers, and its daily roll-ups ``CohortDay``, ``RepDay`` and ``DurationDay`` (see
+``reports/models.py``): a date range adds up its days, and the medians take two passes (bucket
+counts, then one bucket read through an index); ``ReportFilter(live=True)``, and SQLite always,
+compute the same figures from the leads, stage changes, rejections and opportunities instead.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Aggregate, Count, F, FloatField, Func, Min, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, Exists, F, FloatField, Func, Min, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from leads.models import Campaign, Lead, Opportunity, Source, Stage, StageChange
-from reports.models import LeadMilestone
+from reports.models import CohortDay, DurationDay, LeadMilestone, RepDay
 from routing.models import Assignment, Rejection, Rep, SlaBreach, Territory
 from routing.selectors import rep_load
 
@@ -42,6 +44,8 @@ FUNNEL_STAGES: tuple[str, ...] = (Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTU
 LEAK_STAGES: tuple[str, ...] = (Stage.NEW, Stage.NURTURE, Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
 DEFAULT_STUCK_DAYS = 14
 _HOUR = 3600.0
+#: An owned MQL nobody accepted that has an SLA due time: "untouched past SLA" once that time passes.
+_SLA_OPEN_Q = Q(stage=Stage.MQL, owner_id__isnull=False, accepted_at__isnull=True, sla_due_at__isnull=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,26 +260,118 @@ def _sort_memory() -> Iterator[None]:
 
 def _milestone_groups(filters: ReportFilter) -> list[dict[str, Any]]:
     """Per (source, campaign): the cohort's leads, accepted leads, leads that reached each funnel stage,
-    won deals and their revenue.
+    won deals and their revenue, leads in each open stage now, owned unaccepted MQLs with an SLA due
+    time, and rejections by reason.
 
-    One grouped scan of ``LeadMilestone`` (index-only for a date range), once per filter: it also
-    gives the volume and revenue of the sources, campaigns and alignment reports.
+    Once per filter: it also gives the volume and revenue of the sources, campaigns and alignment
+    reports. Without a territory the whole UTC days of the range come from the daily roll-up
+    ``CohortDay`` (a few thousand rows for two years) and only the hours at either end that are not
+    whole UTC days (a time zone other than UTC) from ``LeadMilestone``; a territory's cohort is a
+    set of leads, so it is one grouped scan of ``LeadMilestone``.
     """
-    if "milestones" not in filters.memo:
-        reached = {f"{stage}_at": Count(f"{stage}_at") for stage in FUNNEL_STAGES}
-        filters.memo["milestones"] = list(
-            LeadMilestone.objects.filter(filters.lead_q())
-            .order_by()
-            .values("source_id", "campaign_id")
-            .annotate(
-                leads=Count("pk"),
-                accepted=Count("accepted_at"),
-                won=Sum("won_deals"),
-                revenue=Sum("won_revenue"),
-                **reached,
-            )
-        )
+    if "milestones" in filters.memo:
+        return filters.memo["milestones"]
+    reached = {f"{stage}_at": Count(f"{stage}_at") for stage in FUNNEL_STAGES}
+    figures = {
+        "leads": Count("pk"),
+        "accepted": Count("accepted_at"),
+        "won": Sum("won_deals"),
+        "revenue": Sum("won_revenue"),
+        **reached,
+        **{f"in_{stage}": Count("pk", filter=Q(stage=stage)) for stage in LEAK_STAGES},
+        "mql_sla_open": Count("pk", filter=_SLA_OPEN_Q),
+        **{f"rejected_{reason}": Sum(f"rejected_{reason}") for reason in Rejection.Reason.values},
+    }
+    if filters.territory is not None:
+        parts = [LeadMilestone.objects.filter(filters.lead_q())]
+        rollup = None
+    else:
+        days, edges = _whole_utc_days(filters)
+        parts = [LeadMilestone.objects.filter(_cohort_q(filters, start, end)) for start, end in edges]
+        rollup = None if days is None else _rollup_groups(filters, *days)
+    groups: dict[tuple[int, int | None], dict[str, Any]] = {}
+    for rows in [*(part.order_by().values("source_id", "campaign_id").annotate(**figures) for part in parts), rollup]:
+        for row in rows or ():
+            key = row["source_id"], row["campaign_id"]
+            if key not in groups:
+                groups[key] = row
+            else:
+                for name in figures:
+                    groups[key][name] += row[name]
+    filters.memo["milestones"] = list(groups.values())
     return filters.memo["milestones"]
+
+
+def _rollup_groups(
+    filters: ReportFilter, first: datetime.date | None, end: datetime.date | None
+) -> list[dict[str, Any]]:
+    """``_milestone_groups``'s figures from ``CohortDay`` for the UTC days ``first`` up to ``end`` (excluded).
+
+    None leaves that end open."""
+    days = CohortDay.objects.order_by()
+    if first is not None:
+        days = days.filter(day__gte=first)
+    if end is not None:
+        days = days.filter(day__lt=end)
+    if filters.source is not None:
+        days = days.filter(source_id=filters.source.pk)
+    if filters.campaign is not None:
+        days = days.filter(campaign_id=filters.campaign.pk)
+    # Annotated as "<stage>_at" after the sums: the roll-up's own "won" column would clash with "won" (deals).
+    reached = {f"{stage}_at": Sum(stage) for stage in FUNNEL_STAGES}
+    deals = {"won": Sum("won_deals"), "revenue": Sum("won_revenue")}
+    leaks = {name: Sum(name) for name in (*(f"in_{stage}" for stage in LEAK_STAGES), "mql_sla_open")}
+    rejections = {f"rejected_{reason}": Sum(f"rejected_{reason}") for reason in Rejection.Reason.values}
+    return list(
+        days.values("source_id", "campaign_id")
+        .annotate(leads=Sum("leads"), accepted=Sum("accepted"), **reached)
+        .annotate(**deals, **leaks, **rejections)
+        .filter(leads__gt=0)
+    )
+
+
+Bound = datetime.datetime | None
+
+
+def _whole_utc_days(
+    filters: ReportFilter,
+) -> tuple[tuple[datetime.date | None, datetime.date | None] | None, list[tuple[Bound, Bound]]]:
+    """Split the filter's time range into whole UTC days (``[first, end)``, None when open or there are
+    none) and the remaining intervals at its ends (``[start, end)`` datetimes, None when open)."""
+    start = day_start(filters.date_from) if filters.date_from is not None else None
+    end = day_start(filters.date_to + datetime.timedelta(days=1)) if filters.date_to is not None else None
+    first_day = last_day = None
+    edges: list[tuple[Bound, Bound]] = []
+    if start is not None:
+        first_day = _utc_midnight_at_or_after(start)
+        if _utc_midnight(first_day) != start:
+            edges.append((start, _utc_midnight(first_day)))
+    if end is not None:
+        last_day = end.astimezone(datetime.UTC).date()
+        if _utc_midnight(last_day) != end:
+            edges.append((_utc_midnight(last_day), end))
+    if first_day is not None and last_day is not None and first_day >= last_day:
+        return None, [(start, end)]  # not one whole UTC day in the range
+    return (first_day, last_day), edges
+
+
+def _utc_midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+def _utc_midnight_at_or_after(moment: datetime.datetime) -> datetime.date:
+    day = moment.astimezone(datetime.UTC).date()
+    return day if _utc_midnight(day) == moment else day + datetime.timedelta(days=1)
+
+
+def _cohort_q(filters: ReportFilter, start: Bound, end: Bound) -> Q:
+    """The filter's cohort on ``LeadMilestone`` (no territory), created in ``[start, end)`` instead of its dates."""
+    q = ReportFilter(source=filters.source, campaign=filters.campaign).lead_q()
+    if start is not None:
+        q &= Q(created_at__gte=start)
+    if end is not None:
+        q &= Q(created_at__lt=end)
+    return q
 
 
 def _milestone_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, dict[tuple[int, int | None], _Reach]]:
@@ -287,12 +383,98 @@ def _milestone_reach(filters: ReportFilter, *, medians: bool) -> tuple[_Reach, d
         for stage in FUNNEL_STAGES:
             reach.counts[stage] = row[f"{stage}_at"]
             total.counts[stage] += row[f"{stage}_at"]
-    if medians:
+    if medians and filters.source is None and filters.campaign is None and filters.territory is None:
+        total.medians = _bucketed_medians(filters)
+    elif medians:  # a source's, campaign's or territory's cohort: few enough durations to sort
         columns = {"new": "created_at", **{stage: f"{stage}_at" for stage in FUNNEL_STAGES}}
         middles = {stage: Median(EpochSeconds(F(columns[stage]) - F(columns[before]))) for before, stage in _PAIRS}
         with _sort_memory():
             total.medians = LeadMilestone.objects.filter(filters.lead_q()).aggregate(**middles)
     return total, groups
+
+
+#: Each step's duration in SQL, exactly as ``reports/migrations/0005_cohort_day_triggers.py`` indexes it.
+_STEP_SECONDS: dict[str, tuple[str, str]] = {
+    stage: (f"{stage}_at", "created_at" if before == "new" else f"{before}_at") for before, stage in _PAIRS
+}
+
+
+def _step_seconds(stage: str, table: str = "") -> str:
+    reached, since = _STEP_SECONDS[stage]
+    return f"date_part('epoch', {table}{reached} - {table}{since})"
+
+
+def _bucketed_medians(filters: ReportFilter) -> dict[str, float | None]:
+    """The date range's exact median seconds per funnel step, without sorting every duration.
+
+    First pass: how many of the range's durations fall in each logarithmic bucket, from the daily
+    counts ``DurationDay`` (and, for the hours at the range's ends that are not whole UTC days,
+    from ``LeadMilestone``); so the median's bucket and its rank inside it are known. Second pass:
+    the durations of that one bucket only, through the step's expression index, sorted to the
+    rank. Interpolated as ``percentile_cont(0.5)`` does (``a + (b - a) * 0.5``).
+    """
+    histogram: dict[str, dict[int, int]] = {stage: defaultdict(int) for stage in FUNNEL_STAGES}
+    days, edges = _whole_utc_days(filters)
+    if days is not None:
+        counts = DurationDay.objects.order_by()
+        counts = counts.filter(day__gte=days[0]) if days[0] is not None else counts
+        counts = counts.filter(day__lt=days[1]) if days[1] is not None else counts
+        for row in counts.values("step", "bucket").annotate(n=Sum("leads")):
+            histogram[row["step"]][row["bucket"]] += row["n"]
+    values = ", ".join(f"(%s, {_step_seconds(stage, 'r.')})" for stage in FUNNEL_STAGES)
+    with connection.cursor() as cursor:
+        for start, end in edges:
+            cursor.execute(
+                "SELECT v.step, reports_duration_bucket(v.seconds), count(*) FROM reports_leadmilestone r "
+                f"CROSS JOIN LATERAL (VALUES {values}) v (step, seconds) "
+                "WHERE r.status = %s AND r.created_at >= %s AND r.created_at < %s AND v.seconds IS NOT NULL "
+                "GROUP BY 1, 2",
+                [*FUNNEL_STAGES, Lead.Status.ACTIVE, start, end],
+            )
+            for step, bucket, n in cursor.fetchall():
+                histogram[step][bucket] += n
+        picks: list[tuple[str, int, int]] = []  # (stage, bucket, rank inside the bucket)
+        wanted: dict[str, list[int]] = {}  # per stage, the indexes into picks of its middle value(s)
+        for stage, buckets in histogram.items():
+            total = sum(buckets.values())
+            if not total:
+                continue
+            wanted[stage] = []
+            for rank in sorted({(total - 1) // 2, total // 2}):
+                for bucket in sorted(buckets):
+                    if rank < buckets[bucket]:
+                        break
+                    rank -= buckets[bucket]
+                wanted[stage].append(len(picks))
+                picks.append((stage, bucket, rank))
+        found = _durations_at(cursor, filters, picks)
+    medians: dict[str, float | None] = dict.fromkeys(FUNNEL_STAGES)
+    for stage, indexes in wanted.items():
+        low, high = found[indexes[0]], found[indexes[-1]]
+        medians[stage] = low + (high - low) * 0.5
+    return medians
+
+
+def _durations_at(cursor: Any, filters: ReportFilter, picks: list[tuple[str, int, int]]) -> list[float]:
+    """For each (stage, bucket, rank), the rank-th smallest duration of the cohort's in that bucket (one query)."""
+    if not picks:
+        return []
+    created, bounds = _created_between(filters)
+    selects, params = [], []
+    for n, (stage, bucket, rank) in enumerate(picks):
+        reached, since = _STEP_SECONDS[stage]
+        seconds = _step_seconds(stage)
+        # The WHERE repeats the step index's predicate and expression, so the planner reads that index.
+        selects.append(
+            f"(SELECT {n}, {seconds} FROM reports_leadmilestone WHERE status = %s AND {reached} IS NOT NULL "
+            f"AND {since} IS NOT NULL AND reports_duration_bucket({seconds}) = %s "
+            + "".join(f"AND {condition} " for condition in created)
+            + "ORDER BY 2 OFFSET %s LIMIT 1)"
+        )
+        params += [Lead.Status.ACTIVE, bucket, *bounds, rank]
+    cursor.execute(" UNION ALL ".join(selects), params)
+    found = dict(cursor.fetchall())
+    return [found[n] for n in range(len(picks))]
 
 
 def report_funnel(*, filters: ReportFilter) -> list[FunnelStep]:
@@ -497,13 +679,20 @@ def report_alignment(*, filters: ReportFilter) -> list[AlignmentRow]:
         if entry.accepted:
             accepted[source_id] += entry.accepted
     reasons: dict[int | None, dict[str, int]] = defaultdict(dict)
-    for row in (
-        Rejection.objects.filter(filters.events_q())
-        .order_by()
-        .values("lead__source_id", "reason")
-        .annotate(n=Count("id"))
-    ):
-        reasons[row["lead__source_id"]][row["reason"]] = row["n"]
+    if filters.maintained:  # the milestone rows count their lead's rejections by reason
+        for row in _milestone_groups(filters):
+            for reason in Rejection.Reason.values:
+                if row[f"rejected_{reason}"]:
+                    by_reason = reasons[row["source_id"]]
+                    by_reason[reason] = by_reason.get(reason, 0) + row[f"rejected_{reason}"]
+    else:
+        for row in (
+            Rejection.objects.filter(filters.events_q())
+            .order_by()
+            .values("lead__source_id", "reason")
+            .annotate(n=Count("id"))
+        ):
+            reasons[row["lead__source_id"]][row["reason"]] = row["n"]
     names = {s.pk: (s.slug, s.name) for s in Source.objects.filter(pk__in={*accepted, *reasons}).only("slug", "name")}
     rows = []
     for key in sorted({*accepted, *reasons}, key=lambda k: names[k][1].lower()):
@@ -540,7 +729,9 @@ def report_reps(*, filters: ReportFilter) -> list[RepResponseRow]:
     response = EpochSeconds(F("accepted_at") - F("assigned_at"))
     # Routing, a claim or a reassignment sets ``assigned_at`` when it gives a lead to a rep.
     owned = filters.leads().filter(owner__isnull=False, assigned_at__isnull=False).values("owner_id")
-    if _has_percentile():
+    if filters.maintained and filters.source is None and filters.campaign is None and filters.territory is None:
+        figures = _rep_figures_from_rollup(filters)
+    elif _has_percentile():
         with _sort_memory():  # hundreds of thousands of owned leads sorted by rep, then each rep's timings
             figures = {
                 row["owner_id"]: row
@@ -577,24 +768,86 @@ def report_reps(*, filters: ReportFilter) -> list[RepResponseRow]:
     return sorted(rows, key=lambda row: row.name.lower())
 
 
+def _rep_figures_from_rollup(filters: ReportFilter) -> dict[int, dict[str, Any]]:
+    """Per owner (user id): leads assigned, accepted and the exact median response seconds, for a date range.
+
+    The counts add up ``RepDay`` (the hours at the range's ends that are not whole UTC days from
+    ``LeadMilestone``). Each median is then one or two reads of ``reports_milestone_response_idx``,
+    which holds each owner's accepted leads in order of response time: the rank-th of the range's.
+    """
+    figures: dict[int, dict[str, Any]] = {}
+    days, edges = _whole_utc_days(filters)
+    parts: list[Iterable[dict[str, Any]]] = [
+        LeadMilestone.objects.filter(_cohort_q(filters, start, end), owner_id__isnull=False, assigned_at__isnull=False)
+        .order_by()
+        .values("owner_id")
+        .annotate(assigned=Count("pk"), accepted=Count("accepted_at"))
+        for start, end in edges
+    ]
+    if days is not None:
+        counts = RepDay.objects.order_by()
+        counts = counts.filter(day__gte=days[0]) if days[0] is not None else counts
+        counts = counts.filter(day__lt=days[1]) if days[1] is not None else counts
+        parts.append(counts.values("owner_id").annotate(assigned=Sum("assigned"), accepted=Sum("accepted")))
+    for rows in parts:
+        for row in rows:
+            entry = figures.setdefault(row["owner_id"], {"assigned": 0, "accepted": 0, "median": None})
+            entry["assigned"] += row["assigned"]
+            entry["accepted"] += row["accepted"]
+    figures = {owner: entry for owner, entry in figures.items() if entry["assigned"]}
+    created, bounds = _created_between(filters)
+    selects, params, picks = [], [], []
+    for owner, entry in figures.items():
+        total = entry["accepted"]
+        for rank in sorted({(total - 1) // 2, total // 2}) if total else ():
+            # The WHERE repeats the index's predicate, so the planner reads it in the owner's order.
+            selects.append(
+                f"(SELECT {len(picks)}, date_part('epoch', accepted_at - assigned_at) FROM reports_leadmilestone "
+                "WHERE status = %s AND owner_id = %s AND assigned_at IS NOT NULL AND accepted_at IS NOT NULL "
+                + "".join(f"AND {condition} " for condition in created)
+                + "ORDER BY 2 OFFSET %s LIMIT 1)"
+            )
+            params += [Lead.Status.ACTIVE, owner, *bounds, rank]
+            picks.append(owner)
+    if selects:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(selects), params)
+            found: dict[int, list[float]] = defaultdict(list)
+            for n, seconds in sorted(cursor.fetchall()):
+                found[picks[n]].append(seconds)
+        for owner, (low, *rest) in found.items():
+            high = rest[-1] if rest else low
+            figures[owner]["median"] = low + (high - low) * 0.5
+    return figures
+
+
+def _created_between(filters: ReportFilter) -> tuple[list[str], list[datetime.datetime]]:
+    """The filter's dates as SQL conditions on ``created_at`` and their parameters."""
+    created: list[str] = []
+    bounds: list[datetime.datetime] = []
+    if filters.date_from is not None:
+        created.append("created_at >= %s")
+        bounds.append(day_start(filters.date_from))
+    if filters.date_to is not None:
+        created.append("created_at < %s")
+        bounds.append(day_start(filters.date_to + datetime.timedelta(days=1)))
+    return created, bounds
+
+
 def sla_breaches_by_rep_user(*, filters: ReportFilter) -> dict[int, int]:
     """SLA breaches of the cohort's leads per rep (by the rep's user id), in one grouped query."""
+    breaches = SlaBreach.objects.filter(rep__isnull=False).order_by()
     if filters.maintained:
-        # The breaches are grouped by rep alone: a semi-join to the narrow milestone table finds the
-        # cohort's without joining the wide lead rows.
-        cohort = LeadMilestone.objects.filter(filters.lead_q()).values("lead_id")
-        in_cohort = Q(lead_id__in=cohort)
+        # A few thousand breaches, each looked up in the cohort by the milestone's primary key: the
+        # EXISTS inside the count stays a per-row probe (as a WHERE it would become a semi-join that
+        # hashes the whole cohort, a million rows for all time).
         if filters.date_from is not None:
-            in_cohort &= Q(breached_at__gte=day_start(filters.date_from))
+            breaches = breaches.filter(breached_at__gte=day_start(filters.date_from))
+        in_cohort = Exists(LeadMilestone.objects.filter(filters.lead_q(), lead_id=OuterRef("lead_id")))
+        counts = breaches.values("rep__user_id").annotate(n=Count("id", filter=in_cohort))
     else:
-        in_cohort = filters.events_q("breached_at")
-    return {
-        row["rep__user_id"]: row["n"]
-        for row in SlaBreach.objects.filter(in_cohort, rep__isnull=False)
-        .order_by()
-        .values("rep__user_id")
-        .annotate(n=Count("id"))
-    }
+        counts = breaches.filter(filters.events_q("breached_at")).values("rep__user_id").annotate(n=Count("id"))
+    return {row["rep__user_id"]: row["n"] for row in counts if row["n"]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -648,6 +901,8 @@ def report_leaks(*, filters: ReportFilter, now: datetime.datetime | None = None)
     """
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=filters.stuck_days)
+    if filters.maintained:
+        return _leaks_from_rollup(filters, now=now, cutoff=cutoff)
     rows = {
         row["stage"]: row
         for row in filters.leads()
@@ -671,6 +926,42 @@ def report_leaks(*, filters: ReportFilter, now: datetime.datetime | None = None)
             leads=rows.get(stage, {}).get("leads", 0),
             stuck=rows.get(stage, {}).get("stuck", 0),
             past_sla_untouched=rows.get(stage, {}).get("past_sla", 0),
+        )
+        for stage in LEAK_STAGES
+    ]
+
+
+def _leaks_from_rollup(filters: ReportFilter, *, now: datetime.datetime, cutoff: datetime.datetime) -> list[LeakRow]:
+    """The leaks from the roll-ups, less the few leads not (yet) leaking.
+
+    ``CohortDay`` counts the cohort's leads in each open stage and its owned, unaccepted MQLs with
+    an SLA due time. What is stuck or past its SLA depends on "now", so the complements are counted
+    on the leads instead, both few and indexed: the leads that entered their stage (or arrived)
+    since the cutoff (``lead_stage_changed_idx``, ``lead_stage_created_idx``) and the MQLs whose SLA
+    is still ahead (``lead_sla_due_idx``).
+    """
+    in_stage: dict[str, int] = defaultdict(int)
+    sla_open = 0
+    for row in _milestone_groups(filters):
+        for stage in LEAK_STAGES:
+            in_stage[stage] += row[f"in_{stage}"]
+        sla_open += row["mql_sla_open"]
+    moved_lately = Q(stage_changed_at__gte=cutoff) | Q(stage_changed_at__isnull=True, created_at__gte=cutoff)
+    sla_ahead = Q(stage=Stage.MQL, owner__isnull=False, accepted_at__isnull=True, sla_due_at__gte=now)
+    fresh = {
+        row["stage"]: row
+        for row in filters.leads()
+        .filter(moved_lately | sla_ahead, stage__in=LEAK_STAGES)
+        .values("stage")
+        .annotate(moved=Count("id", filter=moved_lately), sla_ahead=Count("id", filter=sla_ahead))
+    }
+    return [
+        LeakRow(
+            stage=stage,
+            label=Stage(stage).label,
+            leads=in_stage[stage],
+            stuck=in_stage[stage] - fresh.get(stage, {}).get("moved", 0),
+            past_sla_untouched=sla_open - fresh.get(stage, {}).get("sla_ahead", 0) if stage == Stage.MQL else 0,
         )
         for stage in LEAK_STAGES
     ]

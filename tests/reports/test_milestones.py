@@ -9,10 +9,14 @@ against the same report computed live from the stage changes (``ReportFilter(liv
 from __future__ import annotations
 
 import datetime
+import math
+import statistics
+from collections.abc import Iterable
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.utils import timezone
 
 from dedupe.services import lead_merge, merge_undo
@@ -20,16 +24,20 @@ from leads.imports import import_job_create
 from leads.lifecycle import lead_convert, opportunity_close
 from leads.models import Activity, Lead, LeadDefinition, Opportunity, RescoreJob, Stage, StageChange
 from leads.services import lead_change_stage
-from reports.models import LeadMilestone
+from reports.models import CohortDay, DurationDay, LeadMilestone, RepDay
 from reports.selectors import (
     FUNNEL_STAGES,
+    LEAK_STAGES,
     ReportFilter,
     report_alignment,
     report_campaigns,
     report_funnel,
+    report_leaks,
     report_reps,
     report_sources,
 )
+from reports.services import rollups_compact
+from routing.models import Rejection
 from scoring.rescore import rescore_job_start
 from tests.factories import ActivityFactory, LeadDefinitionFactory, LeadFactory
 from tests.reports.data import T0
@@ -63,6 +71,9 @@ def expected_milestones() -> dict[int, tuple]:
     for lead_id, amount in Opportunity.objects.filter(stage=Opportunity.Stage.WON).values_list("lead_id", "amount"):
         count, revenue = deals.get(lead_id, (0, Decimal("0")))
         deals[lead_id] = (count + 1, revenue + amount)
+    rejected: dict[int, dict[str, int]] = {}
+    for lead_id, reason in Rejection.objects.values_list("lead_id", "reason"):
+        rejected.setdefault(lead_id, dict.fromkeys(Rejection.Reason.values, 0))[reason] += 1
     return {
         lead.pk: (
             lead.created_at,
@@ -72,6 +83,11 @@ def expected_milestones() -> dict[int, tuple]:
             lead.accepted_at,
             *(firsts.get(lead.pk, {}).get(stage) for stage in FUNNEL_STAGES),
             *deals.get(lead.pk, (0, Decimal("0"))),
+            lead.stage,
+            lead.owner_id,
+            lead.assigned_at,
+            lead.sla_due_at,
+            *rejected.get(lead.pk, dict.fromkeys(Rejection.Reason.values, 0)).values(),
         )
         for lead in Lead.objects.all()
     }
@@ -87,14 +103,120 @@ def kept_milestones() -> dict[int, tuple]:
         *(f"{s}_at" for s in FUNNEL_STAGES),
         "won_deals",
         "won_revenue",
+        "stage",
+        "owner_id",
+        "assigned_at",
+        "sla_due_at",
+        *(f"rejected_{reason}" for reason in Rejection.Reason.values),
     )
     return {row[0]: row[1:] for row in LeadMilestone.objects.values_list("lead_id", *columns)}
 
 
+COHORT_FIGURES = (
+    "leads",
+    "accepted",
+    *FUNNEL_STAGES,
+    "won_deals",
+    "won_revenue",
+    *(f"in_{stage}" for stage in LEAK_STAGES),
+    "mql_sla_open",
+    *(f"rejected_{reason}" for reason in Rejection.Reason.values),
+)
+
+
+def cohort_figures(row: LeadMilestone) -> tuple:
+    """What one active lead's milestone row adds to its day in ``CohortDay``, in ``COHORT_FIGURES`` order."""
+    sla_open = row.stage == Stage.MQL and row.owner_id and not row.accepted_at and row.sla_due_at
+    return (
+        1,
+        int(row.accepted_at is not None),
+        *(int(getattr(row, f"{stage}_at") is not None) for stage in FUNNEL_STAGES),
+        row.won_deals,
+        row.won_revenue,
+        *(int(row.stage == stage) for stage in LEAK_STAGES),
+        int(bool(sla_open)),
+        *(getattr(row, f"rejected_{reason}") for reason in Rejection.Reason.values),
+    )
+
+
+def expected_cohort_days() -> dict[tuple, tuple]:
+    """The daily roll-up as the triggers should keep it, added up in Python from the milestone rows."""
+    days: dict[tuple, tuple] = {}
+    for row in LeadMilestone.objects.filter(status=Lead.Status.ACTIVE):
+        key = (row.created_at.astimezone(datetime.UTC).date(), row.source_id, row.campaign_id)
+        figures = cohort_figures(row)
+        days[key] = tuple(map(sum, zip(days.get(key, (0,) * len(figures)), figures, strict=True)))
+    return days
+
+
+def summed(rows: Iterable[tuple], keys: int) -> dict[tuple, tuple]:
+    """The roll-up's rows of changes added up per key (its first ``keys`` columns); keys summing to nothing left out."""
+    sums: dict[tuple, tuple] = {}
+    for row in rows:
+        key, figures = row[:keys], row[keys:]
+        sums[key] = tuple(map(sum, zip(sums.get(key, (0,) * len(figures)), figures, strict=True)))
+    return {key: figures for key, figures in sums.items() if any(figures)}
+
+
+def kept_cohort_days() -> dict[tuple, tuple]:
+    return summed(CohortDay.objects.values_list("day", "source_id", "campaign_id", *COHORT_FIGURES), 3)
+
+
+def expected_rep_days() -> dict[tuple, tuple[int, int]]:
+    """Per UTC day and owner: the active leads assigned to them and those accepted, from the milestone rows."""
+    days: dict[tuple, tuple[int, int]] = {}
+    for row in LeadMilestone.objects.filter(
+        status=Lead.Status.ACTIVE, owner_id__isnull=False, assigned_at__isnull=False
+    ):
+        key = (row.created_at.astimezone(datetime.UTC).date(), row.owner_id)
+        assigned, accepted = days.get(key, (0, 0))
+        days[key] = (assigned + 1, accepted + int(row.accepted_at is not None))
+    return days
+
+
+def kept_rep_days() -> dict[tuple, tuple[int, int]]:
+    return summed(RepDay.objects.values_list("day", "owner_id", "assigned", "accepted"), 2)
+
+
+def expected_duration_days() -> dict[tuple, int]:
+    """The duration histogram as the triggers should keep it: per UTC day, step and bucket, from the milestones."""
+    counts: dict[tuple, int] = {}
+    for row in LeadMilestone.objects.filter(status=Lead.Status.ACTIVE):
+        before = row.created_at
+        for stage in FUNNEL_STAGES:
+            reached = getattr(row, f"{stage}_at")
+            if reached is not None and before is not None:
+                seconds = (reached - before).total_seconds()
+                bucket = (
+                    math.floor(8 * math.log(1 + seconds))
+                    if seconds >= 0
+                    else -1 - math.floor(8 * math.log(1 - seconds))
+                )
+                key = (row.created_at.astimezone(datetime.UTC).date(), stage, bucket)
+                counts[key] = counts.get(key, 0) + 1
+            before = reached
+    return counts
+
+
+def kept_duration_days() -> dict[tuple, int]:
+    kept = summed(DurationDay.objects.values_list("day", "step", "bucket", "leads"), 3)
+    return {key: n for key, (n,) in kept.items()}
+
+
 def assert_true_to_the_stage_changes(**filters) -> None:
     assert kept_milestones() == expected_milestones()
+    assert kept_cohort_days() == expected_cohort_days()
+    assert kept_duration_days() == expected_duration_days()
+    assert kept_rep_days() == expected_rep_days()
     for report in REPORTS:
         assert report(filters=ReportFilter(**filters)) == report(filters=ReportFilter(**filters, live=True)), report
+    now = timezone.now()
+    for stuck_days in (0, 1, 14, 400):  # every lead stuck; some; none
+        maintained = report_leaks(filters=ReportFilter(**filters, stuck_days=stuck_days), now=now)
+        assert maintained == report_leaks(filters=ReportFilter(**filters, stuck_days=stuck_days, live=True), now=now)
+    for moment in (T0 + datetime.timedelta(hours=20), T0 + datetime.timedelta(hours=40)):  # L9's SLA due at +29
+        maintained = report_leaks(filters=ReportFilter(**filters), now=moment)
+        assert maintained == report_leaks(filters=ReportFilter(**filters, live=True), now=moment)
 
 
 def reached(stage: str, **filters) -> int:
@@ -215,3 +337,106 @@ def test_a_lead_moved_to_another_campaign_or_date_moves_in_the_reports(report_da
     assert_true_to_the_stage_changes(**MARCH)
     assert_true_to_the_stage_changes(campaign=report_data.spring)
     assert reached(Stage.MQL, **MARCH) == 4
+
+
+@override_settings(TIME_ZONE="Asia/Tokyo")
+def test_days_in_another_time_zone_take_their_partial_utc_days_from_the_milestones(report_data):
+    # Tokyo's 2-3 March is 1 March 15:00 to 3 March 15:00 UTC: 2 March (UTC) whole from the roll-up,
+    # the hours on 1 and 3 March from the milestone table.
+    days = {"date_from": datetime.date(2026, 3, 2), "date_to": datetime.date(2026, 3, 3)}
+    web = report_data.web
+    # UTC: 1 Mar 14:30 (out: 23:30 in Tokyo), 1 Mar 19:00, 3 Mar 10:00 and 14:54 (in), 3 Mar 15:00 (out).
+    for hours in (-18.5, -14, 25, 29.9, 30):
+        lead = LeadFactory(source=web)
+        Lead.objects.filter(pk=lead.pk).update(created_at=T0 + datetime.timedelta(hours=hours))
+    assert_true_to_the_stage_changes(**days)
+    assert reached("new", **days) == 7 + 3  # March's seven at T0 (2 March 09:00 UTC) and three of the five
+    assert_true_to_the_stage_changes(date_from=datetime.date(2026, 3, 2), date_to=datetime.date(2026, 3, 2))
+    assert (
+        reached("new", date_from=datetime.date(2026, 3, 2), date_to=datetime.date(2026, 3, 2)) == 7 + 1
+    )  # 2 March in Tokyo: 1 Mar 15:00 to 2 Mar 15:00 UTC, no whole UTC day
+
+
+def test_medians_are_exact_when_many_durations_share_a_bucket(report_data):
+    # 41 more MQLs on 2 March, 100 to 140 minutes after arriving: a handful of buckets hold them all.
+    web = report_data.web
+    for n in range(41):
+        lead = LeadFactory(source=web)
+        Lead.objects.filter(pk=lead.pk).update(created_at=T0)
+        change = StageChange.objects.create(lead=lead, from_stage=Stage.NEW, to_stage=Stage.MQL)
+        StageChange.objects.filter(pk=change.pk).update(created_at=T0 + datetime.timedelta(minutes=100 + n, seconds=n))
+    assert_true_to_the_stage_changes(**MARCH)
+    # March's five MQLs and these: 46, an even count, so the two middle durations averaged.
+    hours = [1, 2, 3, 4, 5] + [(100 * 60 + n * 61) / 3600 for n in range(41)]
+    mql = next(step for step in report_funnel(filters=ReportFilter(**MARCH)) if step.stage == Stage.MQL)
+    assert mql.median_hours_from_previous == round(statistics.median(hours), 2)
+    # 45, an odd count: the middle one.
+    StageChange.objects.filter(lead=report_data.leads["L9"]).delete()
+    hours.remove(5)
+    assert_true_to_the_stage_changes(**MARCH)
+    mql = next(step for step in report_funnel(filters=ReportFilter(**MARCH)) if step.stage == Stage.MQL)
+    assert mql.median_hours_from_previous == round(statistics.median(hours), 2)
+
+
+def test_rejections_added_changed_moved_or_deleted_change_the_alignment(report_data):
+    lead, other = report_data.leads["L2"], report_data.leads["L6"]
+    added = Rejection.objects.create(lead=lead, rep=report_data.olga, source=lead.source, reason="junk")
+    assert_true_to_the_stage_changes(**MARCH)
+    web = next(row for row in report_alignment(filters=ReportFilter(**MARCH)) if row.key == "web")
+    assert (web.rejected, web.reasons["junk"]) == (2, 1)  # L3's "not a fit" and this one
+
+    Rejection.objects.filter(pk=added.pk).update(reason="duplicate")
+    assert_true_to_the_stage_changes(**MARCH)
+    Rejection.objects.filter(pk=added.pk).update(lead=other)  # now counts for the events source
+    assert_true_to_the_stage_changes(**MARCH)
+    events = next(row for row in report_alignment(filters=ReportFilter(**MARCH)) if row.key == "events")
+    assert (events.rejected, events.reasons["duplicate"]) == (2, 1)
+
+    Rejection.objects.filter(lead=report_data.leads["L5"]).delete()
+    assert_true_to_the_stage_changes(**MARCH)
+    assert LeadMilestone.objects.get(pk=report_data.leads["L5"].pk).rejected_wrong_territory == 0
+
+
+def test_rep_medians_are_exact_over_many_accepted_leads(report_data):
+    rick = report_data.rick
+    hours = [4, 10]  # L1, L2
+    for n in range(30):
+        assigned = T0 + datetime.timedelta(hours=1)
+        LeadFactory(source=report_data.web, owner=rick.user)
+        lead = Lead.objects.latest("pk")
+        response = datetime.timedelta(minutes=90 + 7 * n)
+        Lead.objects.filter(pk=lead.pk).update(created_at=T0, assigned_at=assigned, accepted_at=assigned + response)
+        hours.append(response.total_seconds() / 3600)
+    assert_true_to_the_stage_changes(**MARCH)
+    row = next(row for row in report_reps(filters=ReportFilter(**MARCH)) if row.rep == rick.user.username)
+    assert (row.assigned, row.accepted) == (32, 32)
+    assert row.median_response_hours == round(statistics.median(hours), 2)
+
+
+def test_compacting_folds_each_keys_rows_into_one_and_changes_no_figure(report_data):
+    lead = report_data.leads["L9"]
+    lead_change_stage(lead=lead, to_stage=Stage.SAL, actor=report_data.olga.user)
+    Lead.objects.filter(pk=report_data.leads["L4"].pk).update(status=Lead.Status.MERGED, merged_into=lead)
+    before = (kept_cohort_days(), kept_duration_days(), kept_rep_days())
+    figures = [report(filters=ReportFilter(**MARCH)) for report in REPORTS]
+    assert CohortDay.objects.count() > len(before[0])  # rows of changes beside the first ones
+
+    assert rollups_compact() > 0
+
+    assert (kept_cohort_days(), kept_duration_days(), kept_rep_days()) == before
+    assert CohortDay.objects.count() == len(before[0])
+    assert DurationDay.objects.count() == len(before[1])
+    assert RepDay.objects.count() == len(before[2])
+    assert [report(filters=ReportFilter(**MARCH)) for report in REPORTS] == figures
+    assert_true_to_the_stage_changes(**MARCH)
+    assert rollups_compact() == 0  # nothing left to fold
+
+
+def test_beat_compacts_the_rollups_through_its_task(report_data, settings):
+    from reports.tasks import rollups_compact_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["reports-rollups-compact"]["task"] == rollups_compact_task.name
+    survivor = report_data.leads["L1"]
+    Lead.objects.filter(pk=report_data.leads["L4"].pk).update(status=Lead.Status.MERGED, merged_into=survivor)
+    assert rollups_compact_task.delay().get() > 0
+    assert_true_to_the_stage_changes(**MARCH)
