@@ -357,6 +357,7 @@ class Lead(TimeStampedModel):
             models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
             models.Index(fields=["source", "-created_at"], name="lead_source_created_idx"),
             models.Index(fields=["campaign", "-created_at"], name="lead_campaign_created_idx"),
+            models.Index(fields=["owner", "-created_at"], name="lead_owner_created_idx"),
             models.Index(fields=["-score"], name="lead_score_idx"),
             models.Index(fields=["status", "stage"], name="lead_status_stage_idx"),
             models.Index(fields=["pipeline_state", "updated_at"], name="lead_pipeline_idx"),
