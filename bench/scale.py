@@ -186,12 +186,13 @@ def run_users(base: str, urls: list[tuple[str, str, str, str]], args: argparse.N
         plan.write_text(json.dumps([{"name": n, "url": u, "header": h, "value": v} for n, u, h, v in urls]))
         env = {**os.environ, "SCALE_LOCUST_PLAN": str(plan), "SCALE_LOCUST_OUT": str(out),
                "SCALE_LOCUST_THINK": f"{args.think[0]},{args.think[1]}"}  # fmt: skip
-        subprocess.run(
+        with open(ROOT / "test-artifacts" / "bench-scale-locust.log", "wb") as log:  # Locust's own summary
+            subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("scale_locust.py")), "--headless",
              "--host", base, "-u", str(args.users), "-r", str(args.users), "-t", f"{args.user_seconds}s",
              "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"],
-            cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+            cwd=ROOT, env=env, check=True, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         data = json.loads(out.read_text())
     return {
         name: {"requests": len(data["times"].get(name, [])), "failures": data["failures"].get(name, 0),
