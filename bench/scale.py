@@ -188,10 +188,10 @@ def run_users(base: str, urls: list[tuple[str, str, str, str]], args: argparse.N
                "SCALE_LOCUST_THINK": f"{args.think[0]},{args.think[1]}"}  # fmt: skip
         with open(ROOT / "test-artifacts" / "bench-scale-locust.log", "wb") as log:  # Locust's own summary
             subprocess.run(
-            [sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("scale_locust.py")), "--headless",
-             "--host", base, "-u", str(args.users), "-r", str(args.users), "-t", f"{args.user_seconds}s",
-             "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"],
-            cwd=ROOT, env=env, check=True, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("scale_locust.py")),
+                 "--headless", "--host", base, "-u", str(args.users), "-r", str(args.users),
+                 "-t", f"{args.user_seconds}s", "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"],
+                cwd=ROOT, env=env, check=True, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         data = json.loads(out.read_text())
     return {
