@@ -25,6 +25,7 @@ running as root) and ``locust`` (requirements-dev.txt). Note the load average pr
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import signal
@@ -143,7 +144,7 @@ def header_lua(header: str, value: str) -> str:
 def percentile(values: list[float], pct: float) -> float:
     """The ``pct`` percentile of ``values`` (nearest rank), as wrk and Locust report them."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))]
 
 
 def measure_single(urls: list[tuple[str, str, str, str]], repeat: int) -> list[tuple[str, float, float, int, float]]:
