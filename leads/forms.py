@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils.datastructures import MultiValueDict
 
-from leadflow.widgets import FastSelect
+from leadflow.widgets import FastSelect, ListedModelChoiceIterator
 from leads.filters import LeadFilter
 from leads.models import STAGE_TRANSITIONS, Lead, Reason, SavedView, Stage
 from leads.permissions import lead_stage_change_allowed
@@ -42,7 +42,9 @@ class InboxFilterForm(forms.Form):
         fields = self.fields
         fields["stage"].widget = forms.CheckboxSelectMultiple(choices=fields["stage"].choices)
         for name, blank in (("source", "Any source"), ("campaign", "Any campaign")):
+            fields[name].iterator = ListedModelChoiceIterator
             fields[name].widget = SingleSelectAsList(choices=[("", blank), *fields[name].choices])
+        fields["owner"].iterator = ListedModelChoiceIterator
         fields["owner"].empty_label = "Anyone"
         fields["owner"].label_from_instance = _user_label
         fields["owner"].widget = FastSelect(choices=fields["owner"].choices)
@@ -78,6 +80,7 @@ class ReasonChoiceField(forms.ModelChoiceField):
     """The admin-kept reasons (active ones), grouped by list in the drop-down."""
 
     widget = FastSelect
+    iterator = ListedModelChoiceIterator
 
     def __init__(self, *, kinds: list[str] | None = None, **kwargs: Any) -> None:
         reasons = Reason.objects.filter(is_active=True)
@@ -211,6 +214,7 @@ class BulkActionForm(forms.Form):
     def __init__(self, *args: Any, owners: QuerySet, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "bulk_%s")
         super().__init__(*args, **kwargs)
+        self.fields["owner"].iterator = ListedModelChoiceIterator
         self.fields["owner"].queryset = owners
         self.fields["owner"].label_from_instance = _user_label
 

@@ -374,6 +374,20 @@ class Lead(TimeStampedModel):
             models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
             models.Index(fields=["source", "-created_at"], name="lead_source_created_idx"),
             models.Index(fields=["campaign", "-created_at"], name="lead_campaign_created_idx"),
+            models.Index(fields=["owner", "-created_at"], name="lead_owner_created_idx"),
+            # A rep's queue (leads.selectors.lead_queue_for_rep) in its own order: the first page is read off
+            # the index instead of sorting every open lead of the rep (5,800 of them: 90 ms).
+            models.Index(
+                fields=["owner", "sla_due_at", "-score", "id"],
+                name="lead_rep_queue_idx",
+                condition=Q(status="active", stage__in=["mql", "sal", "sql"]),
+            ),
+            # A rep's open leads (routing.selectors.lead_unworked_q): counted for capacity and the load meter.
+            models.Index(
+                fields=["owner"],
+                name="lead_rep_open_idx",
+                condition=Q(stage="mql", accepted_at__isnull=True, status="active"),
+            ),
             models.Index(fields=["-score"], name="lead_score_idx"),
             models.Index(fields=["status", "stage"], name="lead_status_stage_idx"),
             models.Index(fields=["pipeline_state", "updated_at"], name="lead_pipeline_idx"),

@@ -36,3 +36,25 @@ def test_inbox_drop_downs_render_as_before(marketer):
         assert widget.render(bound.html_name, bound.value(), attrs) == plain.render(
             bound.html_name, bound.value(), attrs
         )
+
+
+@pytest.mark.django_db
+def test_inbox_drop_downs_read_their_choices_in_one_plain_query_each(marketer):
+    """No ``COUNT(*)`` before the rows and no server-side cursor (``DECLARE``) for a drop-down's choices."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    CampaignFactory.create_batch(3)
+    RepFactory.create_batch(3)
+    ReasonFactory.create_batch(2)
+    filters = InboxFilter({"owner": ""}, queryset=lead_list_for_inbox(user=marketer)).form
+    bulk = BulkActionForm(owners=lead_assignable_owners())
+
+    with CaptureQueriesContext(connection) as queries:
+        html = [str(filters[name]) for name in ("source", "campaign", "owner")]
+        html += [str(bulk["owner"]), str(bulk["disqualify_reason"])]
+
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert len(sql) == 3  # the owner filter's users, the bulk bar's reps, the reasons (source, campaign: at init)
+    assert not [statement for statement in sql if "COUNT(" in statement or "DECLARE" in statement]
+    assert all("<option" in part for part in html)

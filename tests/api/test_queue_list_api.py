@@ -36,3 +36,25 @@ def test_a_user_without_a_queue_is_refused(api_client, marketer):
 
 def test_anonymous_is_refused(api_client):
     assert api_client.get("/api/queue/").status_code in (401, 403)
+
+
+def test_the_queue_gives_the_50_most_urgent_unless_asked_for_more(api_client, rep):
+    now = timezone.now()
+    leads = [LeadFactory(owner=rep, stage=Stage.SAL, sla_due_at=now + timedelta(minutes=n)) for n in range(53)]
+    api_client.force_authenticate(rep)
+
+    default = api_client.get("/api/queue/").json()
+    three = api_client.get("/api/queue/", {"limit": 3}).json()
+    everything = api_client.get("/api/queue/", {"limit": 500}).json()
+
+    assert [row["id"] for row in default] == [lead.pk for lead in leads[:50]]
+    assert [row["id"] for row in three] == [lead.pk for lead in leads[:3]]
+    assert len(everything) == 53
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "many"])
+def test_a_limit_out_of_range_is_a_400(api_client, rep, limit):
+    api_client.force_authenticate(rep)
+    response = api_client.get("/api/queue/", {"limit": limit})
+    assert response.status_code == 400
+    assert "limit" in response.json()

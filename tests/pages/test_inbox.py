@@ -65,6 +65,25 @@ def test_filter_by_source_and_campaign(inbox_client):
     assert shown_ids(inbox_client.get(INBOX, {"campaign": "webinar"})) == {from_webinar.pk}
 
 
+def test_source_and_campaign_filters_compare_the_foreign_key_not_a_joined_slug(inbox_client):
+    """``source_id IN (...)`` lets PostgreSQL walk ``(source, -created_at)``; a join filter on the slug made it
+    walk every newer lead of other sources (150 ms for one source of ten at a million leads)."""
+    web, fair, expo = SourceFactory(slug="web"), SourceFactory(slug="fair"), SourceFactory(slug="expo")
+    webinar = CampaignFactory(slug="webinar", source=web)
+    from_web, from_webinar = LeadFactory(source=web), LeadFactory(source=fair, campaign=webinar)
+    LeadFactory(source=expo)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = inbox_client.get(INBOX, {"source": ["web", "fair"]})
+
+    assert shown_ids(response) == {from_web.pk, from_webinar.pk}
+    lead_query = next(q["sql"] for q in queries.captured_queries if 'FROM "leads_lead"' in q["sql"])
+    where = lead_query.split(" WHERE ", 1)[1]
+    assert '"leads_lead"."source_id"' in where
+    assert "slug" not in where
+    assert shown_ids(inbox_client.get(INBOX, {"campaign": "webinar"})) == {from_webinar.pk}
+
+
 def test_search_by_name_email_or_company(inbox_client):
     ada = LeadFactory(first_name="Ada", last_name="Lovelace", email="ada@engines.example", company="Engines")
     LeadFactory(first_name="Grace", last_name="Hopper", email="grace@navy.example", company="Navy")
