@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db import connections, models
+
+_TEXT = (models.CharField, models.TextField, models.EmailField, models.SlugField, models.URLField)
+_INTEGER = (models.IntegerField, models.PositiveIntegerField, models.PositiveSmallIntegerField,
+            models.SmallIntegerField, models.BigIntegerField, models.AutoField, models.BigAutoField)  # fmt: skip
+#: Value types each field class would send to PostgreSQL unchanged (Django converts them to themselves).
+_AS_IS: dict[type[models.Field], frozenset[type]] = {
+    **dict.fromkeys(_TEXT, frozenset({str, type(None)})),
+    **dict.fromkeys(_INTEGER, frozenset({int, type(None)})),
+    models.ForeignKey: frozenset({int, type(None)}),
+    models.OneToOneField: frozenset({int, type(None)}),
+    models.BooleanField: frozenset({bool}),
+    models.FloatField: frozenset({float, type(None)}),
+    models.UUIDField: frozenset({uuid.UUID, type(None)}),
+}
 
 
 def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str], *, batch_size: int = 1000) -> int:
@@ -81,11 +98,39 @@ def bulk_insert_rows(objs: Sequence[models.Model], *, batch_size: int = 5000) ->
                 obj.pk = new_id
         columns = ", ".join(quote(f.column) for f in fields)
         copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+        values = [_column_value(f, connection) for f in fields]
         for start in range(0, len(objs), batch_size):
             # The raw psycopg cursor: errors are mapped to Django's (IntegrityError...) by hand.
             with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
                 for obj in objs[start : start + batch_size]:
-                    copy.write_row([f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields])
+                    copy.write_row([value(obj) for value in values])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = model.objects.db
+
+
+def _column_value(field: models.Field, connection: Any) -> Callable[[models.Model], Any]:
+    """What ``bulk_insert_rows`` writes in ``field``'s column for an object: Django's own
+    ``get_db_prep_save(pre_save(...))``, skipped for values it would return unchanged (a str in a
+    CharField, an int in a ForeignKey, an aware datetime): those calls cost more than the ``COPY``."""
+    attname = field.attname
+    as_is = _AS_IS.get(type(field))
+    if isinstance(field, models.DateTimeField) and type(field) is models.DateTimeField:
+        if field.auto_now or field.auto_now_add:
+            return lambda obj: field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+
+        def timestamp(obj: models.Model) -> Any:
+            value = getattr(obj, attname)
+            if value is None or (type(value) is datetime.datetime and value.tzinfo is not None):
+                return value  # PostgreSQL's adapt_datetimefield_value returns an aware datetime as it is
+            return field.get_db_prep_save(value, connection)
+
+        return timestamp
+    if as_is is None:
+        return lambda obj: field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+
+    def plain(obj: models.Model) -> Any:
+        value = getattr(obj, attname)
+        return value if type(value) in as_is else field.get_db_prep_save(value, connection)
+
+    return plain

@@ -547,16 +547,19 @@ def _store_chunk(
     rejected = sum(1 for e in errors if e.rejected)
     merged += len(plan.joins) + len(merged_away)
     new_leads = [lead for lead in new_leads if lead.pk not in merged_away]
+    # Only the MQLs have a step left (routing); the other leads went in through the pipeline already.
+    to_route = [lead.pk for lead in new_leads if lead.pipeline_state == Lead.PipelineState.SCORED]
     ImportJob.objects.filter(pk=job.pk).update(
         rows_read=F("rows_read") + len(chunk),
         rows_imported=F("rows_imported") + len(new_leads),
         rows_rejected=F("rows_rejected") + rejected,
         rows_merged=F("rows_merged") + merged,
+        rows_processed=F("rows_processed") + len(new_leads) - len(to_route),
         updated_at=now,
     )
-    lead_ids = [lead.pk for lead in new_leads]
-    transaction.on_commit(lambda: pipeline_start(lead_ids), robust=True)  # stored; the sweeper re-drives
-    return lead_ids
+    # Stored; the sweeper re-drives the MQLs if this message is lost.
+    transaction.on_commit(lambda: pipeline_start(to_route, first=Lead.PipelineState.SCORED), robust=True)
+    return [lead.pk for lead in new_leads]
 
 
 def _row_problem(raw: Mapping[str, str], mapping: Mapping[str, str]) -> tuple[str, str] | None:
