@@ -6,6 +6,7 @@ the comparison in ``dedupe.compare`` and the keys in ``dedupe.keys`` are pure.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from dedupe.keys import lead_keys
@@ -853,7 +855,7 @@ def leads_link_accounts(*, leads: Sequence[Lead]) -> None:
     from leads.models import Account, Contact
 
     domains = {domain_key(lead.company_domain) for lead in leads if lead.account_id is None} - {""}
-    by_domain = {a.domain: a for a in Account.objects.filter(domain__in=domains)} if domains else {}
+    by_domain = {a.domain: a for a in Account.objects.filter(domain__in=_in_text(domains))} if domains else {}
     names = {
         variant
         for lead in leads
@@ -862,12 +864,13 @@ def leads_link_accounts(*, leads: Sequence[Lead]) -> None:
     }
     by_name: dict[str, Account] = {}
     if names:
-        for account in Account.objects.annotate(lower_name=Lower("name")).filter(lower_name__in=names).order_by("pk"):
+        accounts = Account.objects.annotate(lower_name=Lower("name")).filter(lower_name__in=_in_text(names))
+        for account in accounts.order_by("pk"):
             by_name.setdefault(company_key(account.name), account)
     emails = {lead.email for lead in leads if lead.contact_id is None and "@" in lead.email}
     contacts: dict[str, Contact] = {}
     if emails:
-        for contact in Contact.objects.filter(email__in=emails).order_by("pk"):
+        for contact in Contact.objects.filter(email__in=_in_text(emails)).order_by("pk"):
             contacts.setdefault(contact.email, contact)
     for lead in leads:
         if lead.contact_id is None and lead.email in contacts:
@@ -880,10 +883,21 @@ def leads_link_accounts(*, leads: Sequence[Lead]) -> None:
                 lead.account = account
 
 
-def _company_variants(company: str) -> set[str]:
-    """Lower-case spellings an account's name may have for ``company``: as given, and without legal form."""
+@functools.lru_cache(maxsize=65536)
+def _company_variants(company: str) -> frozenset[str]:
+    """Lower-case spellings an account's name may have for ``company``: as given, and without legal form.
+
+    Cached: a list names the same companies over and over, and ``cleanco`` is slow."""
     from cleanco import basename
 
     lower = company.strip().lower()
     bare = basename(lower).strip()
-    return {lower, bare, bare.replace(",", "").strip()} - {""}
+    return frozenset({lower, bare, bare.replace(",", "").strip()} - {""})
+
+
+def _in_text(values: Iterable[str]) -> Any:
+    """``values`` for an ``__in`` filter on a text column: on PostgreSQL one JSON parameter, not one
+    parameter per value (psycopg parses a statement's placeholders anew each time, thousands here)."""
+    if connection.vendor != "postgresql":
+        return list(values)
+    return RawSQL("SELECT json_array_elements_text(%s::json)", [json.dumps(sorted(values))])

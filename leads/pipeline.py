@@ -170,14 +170,19 @@ def leads_process_unsaved(leads: Sequence[Lead], *, definition: LeadDefinition |
 
     For a batch that arrives whole (an import chunk): its leads are inserted once, already scored,
     instead of being written again at every step; the same step logic as for leads that arrive
-    one by one. Returns the stage changes to insert with them.
+    one by one. Leads left for routing (MQLs) end ``scored``, the others ``routed``. Returns the stage
+    changes to insert with them.
     """
+    from routing.services import lead_routable
+
     _link_accounts(leads)
     changes = _screen(leads, definition, {})
     # New leads have no owner to release, so the stage changes are all a qualification leaves to insert.
     changes += _score(leads, definition, [LeadFacts(fields=lead_fields(lead=lead)) for lead in leads]).changes
     for lead in leads:
-        lead.pipeline_state = State.SCORED
+        # The route step would only move a lead that is no MQL on: it is inserted through the pipeline
+        # (never written a second time, never sent to a worker); the MQLs wait for routing.
+        lead.pipeline_state = State.SCORED if lead_routable(lead) else State.ROUTED
     return changes
 
 

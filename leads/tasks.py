@@ -57,21 +57,33 @@ def lead_route_task(self, lead_ids: list[int]) -> None:
     leads_route(lead_ids=lead_ids)
 
 
-def pipeline_start(lead_ids: Sequence[int]) -> None:
-    """Send ``lead_ids`` down the whole pipeline; each step skips leads already past it.
+#: Each step's task, in pipeline order, by the state it takes leads from.
+STEP_TASKS = {
+    "received": lead_normalize_task,
+    "normalized": lead_match_task,
+    "matched": lead_screen_task,
+    "screened": lead_score_step_task,
+    "scored": lead_route_task,
+}
 
-    Call it from ``transaction.on_commit`` so the workers see the rows.
+
+def pipeline_start(lead_ids: Sequence[int], *, first: str = "received") -> None:
+    """Send ``lead_ids`` down the pipeline from the step that takes leads in state ``first`` (by default
+    the whole pipeline); each step skips leads already past it.
+
+    A batch known to be in one state (an import chunk, inserted scored) starts at its step and so
+    costs no message and no transaction for the steps before it. Call it from ``transaction.on_commit``
+    so the workers see the rows.
     """
     ids = list(lead_ids)
     if not ids:
         return
-    chain(
-        lead_normalize_task.si(ids),
-        lead_match_task.si(ids),
-        lead_screen_task.si(ids),
-        lead_score_step_task.si(ids),
-        lead_route_task.si(ids),
-    ).apply_async()
+    states = list(STEP_TASKS)
+    steps = [STEP_TASKS[state].si(ids) for state in states[states.index(first) :]]
+    if len(steps) == 1:
+        steps[0].apply_async()
+    else:
+        chain(*steps).apply_async()
 
 
 @shared_task(**RETRY)

@@ -169,7 +169,9 @@ class RouteResult:
     why: dict[int, str] = field(default_factory=dict)  # lead id -> why nobody took it (``overflow=False``)
 
 
-def _routable(lead: Lead) -> bool:
+def lead_routable(lead: Lead) -> bool:
+    """Whether routing would give ``lead`` to someone: an unowned, active MQL. The route step only
+    moves the others on, so a batch scored in memory (an import chunk) inserts those finished."""
     return lead.owner_id is None and lead.stage == Stage.MQL and lead.status == Lead.Status.ACTIVE
 
 
@@ -422,7 +424,7 @@ def leads_route_batch(*, lead_ids: Iterable[int]) -> RouteResult:
     waiting = set(
         OverflowEntry.objects.filter(lead_id__in=[lead.pk for lead in locked]).values_list("lead_id", flat=True)
     )
-    routable = [lead for lead in locked if _routable(lead) and lead.pk not in waiting]
+    routable = [lead for lead in locked if lead_routable(lead) and lead.pk not in waiting]
     skipped = sorted(set(lead_ids) - {lead.pk for lead in routable})
     if not routable:
         return RouteResult(skipped=tuple(skipped))
@@ -450,9 +452,9 @@ def _overflow_drain_one(*, territory_id: int | None, limit: int) -> int:
     locked = _leads_locked(lead_ids, skip_locked=True)
     entries = {entry.lead_id: entry for entry in OverflowEntry.objects.filter(lead_id__in=[le.pk for le in locked])}
     # Claimed, assigned by hand, back in nurture or merged meanwhile: no longer waiting.
-    stale = [lead.pk for lead in locked if lead.pk in entries and not _routable(lead)]
+    stale = [lead.pk for lead in locked if lead.pk in entries and not lead_routable(lead)]
     OverflowEntry.objects.filter(lead_id__in=stale).delete()
-    routable = [lead for lead in locked if lead.pk in entries and _routable(lead)]
+    routable = [lead for lead in locked if lead.pk in entries and lead_routable(lead)]
     if not routable:
         return 0
     return len(_route_locked(routable, now=timezone.now(), waiting=entries).assigned)
@@ -497,7 +499,7 @@ def overflow_claim(*, lead: Lead, user: AbstractBaseUser, ip_address: str | None
     (open leads and today's intake, counted under their row lock): the one way to claim a lead."""
     now = timezone.now()
     [locked] = _leads_locked([lead.pk]) or [None]
-    if locked is None or not _routable(locked):
+    if locked is None or not lead_routable(locked):
         raise RoutingError("This lead is no longer free to claim.")
     rep = Rep.objects.select_for_update(of=("self",)).select_related("user").filter(user_id=user.pk).first()
     if rep is None:

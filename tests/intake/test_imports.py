@@ -20,7 +20,7 @@ from leads.imports import (
     mapping_suggest,
 )
 from leads.intake import leads_redrive_stale
-from leads.models import ImportJob, ImportRowError, Lead, Source, SourceRecord, Submission
+from leads.models import ImportJob, ImportRowError, Lead, Source, SourceRecord, Stage, Submission
 from tests.factories import CampaignFactory, LeadDefinitionFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -204,6 +204,40 @@ def test_a_chunk_delivered_twice_is_stored_once(source, run, settings):
     job.refresh_from_db()
     assert (job.rows_read, job.rows_imported) == (12, 12)
     assert Lead.objects.filter(import_job=job).count() == 12
+
+
+def test_only_a_chunks_mqls_wait_for_routing_the_other_leads_are_stored_through_the_pipeline(
+    django_capture_on_commit_callbacks,
+):
+    rules = {
+        "fit": [{"id": "vp", "label": "VP", "field": "seniority", "op": "in", "value": ["vp"], "points": 70}],
+        "thresholds": {"mql": 60},
+    }
+    LeadDefinitionFactory(rules=rules)
+    source = SourceFactory(slug="fair")
+    data = "first_name,last_name,email,title\n" + "".join(
+        f"Ann{n},Lee,ann{n}@globex.com,{'VP Sales' if n < 2 else 'Analyst'}\n" for n in range(5)
+    )
+    with django_capture_on_commit_callbacks(execute=False):  # the reader is not sent: the chunk is stored by hand
+        job = import_job_create(source=source, upload=upload(data))
+    rows = [[n + 2, [f"Ann{n}", "Lee", f"ann{n}@globex.com", "VP Sales" if n < 2 else "Analyst"]] for n in range(5)]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert import_chunk_store(job_id=job.pk, number=0, rows=rows) == 5
+    leads = {lead.email: lead for lead in Lead.objects.filter(import_job=job)}
+    states = {email: (lead.stage, lead.pipeline_state) for email, lead in leads.items()}
+    assert states == {
+        **{f"ann{n}@globex.com": (Stage.MQL, Lead.PipelineState.SCORED) for n in range(2)},
+        **{f"ann{n}@globex.com": (Stage.NEW, Lead.PipelineState.ROUTED) for n in range(2, 5)},
+    }
+    job.refresh_from_db()
+    assert (job.rows_imported, job.rows_processed, job.status) == (5, 3, ImportJob.Status.PROCESSING)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:  # the route step, for the two MQLs only
+            callback()
+    assert not Lead.objects.filter(import_job=job).exclude(pipeline_state=Lead.PipelineState.ROUTED).exists()
+    job.refresh_from_db()
+    assert (job.rows_processed, job.status) == (5, ImportJob.Status.DONE)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -59,3 +59,34 @@ def test_each_field_normalizer_is_idempotent(value):
     employees, _ = parse_employees(value)
     if employees is not None:
         assert parse_employees(employees) == (employees, None)
+
+
+#: Addresses near the edges of what the validator accepts: plain ones, long parts, dots, odd characters.
+address = st.builds(
+    lambda local, domain: f"{local}@{domain}",
+    st.one_of(
+        st.text(alphabet="abcXYZ019._%+-!#'~ \"é", min_size=0, max_size=70),
+        st.sampled_from(["a" * 64, "a" * 65, ".a", "a.", "a..b", "-a", "a+news", "ann.lee"]),
+    ),
+    st.one_of(
+        st.sampled_from(["acme.com", "gmail.com", "localhost", "a..com", "-a.com", "a-.com", "com", "123.45",
+                         "a.invalid", "b.local", "xn--nxasmq6b.com", "exämple.de", "a_b.com",
+                         ("a" * 63 + ".") * 3 + "com"]),
+        st.text(alphabet="abc019.-_é", max_size=30),
+    ),
+)  # fmt: skip
+
+
+@given(address)
+@settings(max_examples=500, deadline=None)
+def test_the_quick_email_check_agrees_with_the_validator(value):
+    from email_validator import EmailNotValidError, validate_email
+
+    cleaned, problem = normalize_email(value)
+
+    try:
+        validate_email(cleaned, check_deliverability=False, allow_smtputf8=True)
+        valid = True
+    except EmailNotValidError:
+        valid = False
+    assert (problem is None) == (valid or cleaned == "")
