@@ -16,11 +16,15 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.template import Context
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.dateformat import format as date_format
-from django.utils.formats import get_format
+from django.utils.formats import get_format, localize
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
+
+from leads.models import Lead
 
 register = template.Library()
 
@@ -53,7 +57,89 @@ def time_tag(value: datetime.datetime, shown: str) -> SafeString | str:
         return ""
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
-        date_format(value, "c"),
+        value.isoformat(),  # what the "c" format writes
         naturaltime(value),
         date_format(value, get_format(shown)),
     )
+
+
+_INBOX_ROW = """
+        <tr data-lead-id="{pk}">
+          {check}
+          <td class="cell-main">
+            <a class="strong" href="{url}">{name}</a>
+            <div class="sub">{email}</div>
+          </td>
+          <td data-label="Company">
+            {company}
+            {domain}
+          </td>
+          <td data-label="Source">
+            {source}
+            {campaign}
+          </td>
+          <td data-label="Stage">
+            <span class="badge stage stage-{stage}">{stage_label}</span>
+            {junk_sub}
+          </td>
+          {junk_cell}
+          <td class="num"><span class="score">{score}</span></td>
+          <td data-label="Owner">{owner}</td>
+          <td class="nowrap" data-label="Created">{created}</td>
+        </tr>
+        """
+_INBOX_CHECK = """
+          <td class="cell-check">
+            <input type="checkbox" name="lead" value="{pk}" data-bulk-row{checked}
+                   aria-label="Select {label}">
+          </td>
+          """
+_INBOX_JUNK_CELL = """
+          <td data-label="Junk reason" class="junk-reason-cell">{}</td>
+          """
+_SUB = '<div class="sub">{}</div>'
+_UNOWNED = mark_safe('<span class="muted">Unowned</span>')
+
+
+@register.simple_tag(takes_context=True)
+def inbox_rows(context: Context, leads: list[Lead]) -> SafeString:
+    """The inbox table's rows, written in Python: the markup a ``{% for %}`` over them wrote (about twenty
+    variables and filters a row, a third of the page's time), with the context's ``bulk_form`` (a
+    checkbox per row), ``selected_ids`` (checked) and ``show_junk_reason`` (its own column)."""
+    with_check = bool(context.get("bulk_form"))
+    selected = context.get("selected_ids") or ()
+    junk_column = bool(context.get("show_junk_reason"))
+    url = _url_pattern("leads:detail", get_script_prefix(), get_urlconf())
+    rows = []
+    for lead in leads:
+        pk = localize(lead.pk)
+        owner = lead.owner
+        rows.append(
+            format_html(
+                _INBOX_ROW,
+                pk=pk,
+                check=format_html(
+                    _INBOX_CHECK,
+                    pk=pk,
+                    checked=mark_safe(" checked") if lead.pk in selected else "",
+                    label=lead.full_name or lead.email or "this lead",
+                )
+                if with_check
+                else "",
+                url=url.format(int(lead.pk)),
+                name=lead.full_name or "(no name)",
+                email=lead.email or "no e-mail",
+                company=lead.company or "—",
+                domain=format_html(_SUB, lead.company_domain) if lead.company_domain else "",
+                source=lead.source.name if lead.source else "",
+                campaign=format_html(_SUB, lead.campaign.name) if lead.campaign else "",
+                stage=lead.stage,
+                stage_label=lead.get_stage_display(),
+                junk_sub=format_html(_SUB, lead.junk_reason) if lead.junk_reason and not junk_column else "",
+                junk_cell=format_html(_INBOX_JUNK_CELL, lead.junk_reason or "—") if junk_column else "",
+                score=localize(lead.score),
+                owner=(owner.get_full_name() or owner.get_username()) if owner else _UNOWNED,
+                created=time_tag(template_localtime(lead.created_at), "M j, H:i"),
+            )
+        )
+    return mark_safe("".join(rows))  # every row is format_html's
