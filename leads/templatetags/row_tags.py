@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 from functools import cache
+from html import escape as _escape
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -20,7 +21,6 @@ from django.template import Context
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.dateformat import format as date_format
 from django.utils.formats import get_format, localize
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
@@ -55,12 +55,10 @@ def time_tag(value: datetime.datetime, shown: str) -> SafeString | str:
     """``<time datetime="{{ v|date:'c' }}" title="{{ v|naturaltime }}">{{ v|date:shown }}</time>``."""
     if not value:
         return ""
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        value.isoformat(),  # what the "c" format writes
-        naturaltime(value),
-        date_format(value, get_format(shown)),
-    )
+    iso = _escape(value.isoformat())  # what the "c" format writes
+    ago = _escape(str(naturaltime(value)))
+    text = _escape(date_format(value, get_format(shown)))
+    return mark_safe(f'<time datetime="{iso}" title="{ago}">{text}</time>')  # each part escaped
 
 
 _INBOX_ROW = """
@@ -112,34 +110,34 @@ def inbox_rows(context: Context, leads: list[Lead]) -> SafeString:
     url = _url_pattern("leads:detail", get_script_prefix(), get_urlconf())
     rows = []
     for lead in leads:
-        pk = localize(lead.pk)
+        # html.escape is Django's escape() for the plain strings a row holds, without its lazy-string checks.
+        pk = _escape(localize(lead.pk))
         owner = lead.owner
-        rows.append(
-            format_html(
-                _INBOX_ROW,
+        check = ""
+        if with_check:
+            check = _INBOX_CHECK.format(
                 pk=pk,
-                check=format_html(
-                    _INBOX_CHECK,
-                    pk=pk,
-                    checked=mark_safe(" checked") if lead.pk in selected else "",
-                    label=lead.full_name or lead.email or "this lead",
-                )
-                if with_check
-                else "",
-                url=url.format(int(lead.pk)),
-                name=lead.full_name or "(no name)",
-                email=lead.email or "no e-mail",
-                company=lead.company or "—",
-                domain=format_html(_SUB, lead.company_domain) if lead.company_domain else "",
-                source=lead.source.name if lead.source else "",
-                campaign=format_html(_SUB, lead.campaign.name) if lead.campaign else "",
-                stage=lead.stage,
-                stage_label=lead.get_stage_display(),
-                junk_sub=format_html(_SUB, lead.junk_reason) if lead.junk_reason and not junk_column else "",
-                junk_cell=format_html(_INBOX_JUNK_CELL, lead.junk_reason or "—") if junk_column else "",
-                score=localize(lead.score),
-                owner=(owner.get_full_name() or owner.get_username()) if owner else _UNOWNED,
+                checked=" checked" if lead.pk in selected else "",
+                label=_escape(lead.full_name or lead.email or "this lead"),
+            )
+        rows.append(
+            _INBOX_ROW.format(
+                pk=pk,
+                check=check,
+                url=_escape(url.format(int(lead.pk))),
+                name=_escape(lead.full_name or "(no name)"),
+                email=_escape(lead.email or "no e-mail"),
+                company=_escape(lead.company or "—"),
+                domain=_SUB.format(_escape(lead.company_domain)) if lead.company_domain else "",
+                source=_escape(lead.source.name) if lead.source else "",
+                campaign=_SUB.format(_escape(lead.campaign.name)) if lead.campaign else "",
+                stage=_escape(lead.stage),
+                stage_label=_escape(str(lead.get_stage_display())),
+                junk_sub=_SUB.format(_escape(lead.junk_reason)) if lead.junk_reason and not junk_column else "",
+                junk_cell=_INBOX_JUNK_CELL.format(_escape(lead.junk_reason or "—")) if junk_column else "",
+                score=_escape(localize(lead.score)),
+                owner=_escape(owner.get_full_name() or owner.get_username()) if owner else _UNOWNED,
                 created=time_tag(template_localtime(lead.created_at), "M j, H:i"),
             )
         )
-    return mark_safe("".join(rows))  # every row is format_html's
+    return mark_safe("".join(rows))  # every value above is escaped
