@@ -81,6 +81,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's renderer, with plain <input> widgets written in Python (same markup; leadflow/widgets.py).
+FORM_RENDERER = "leadflow.widgets.FastFormRenderer"
 
 # Database: SQLite file by default; DATABASE_URL (postgres://...) for PostgreSQL.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}

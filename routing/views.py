@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leads.permissions import get_visible_lead_or_404, page_permission_required
@@ -94,7 +95,8 @@ def _queue_context(request: HttpRequest, *, appetite_form: AppetiteForm | None =
         "full_today": load is not None and load.today >= rep.max_new_per_day,
         "claimable": list(overflow_list()[:20]),
         "appetite_form": appetite_form or (AppetiteForm(instance=rep) if rep else None),
-        "reject_reasons": Rejection.Reason.choices,
+        # Written once, not once per row: every unaccepted row has the same reject drop-down.
+        "reject_reason_options": format_html_join("", '<option value="{}">{}</option>', Rejection.Reason.choices),
         "now": now,
     }
 

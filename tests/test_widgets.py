@@ -58,3 +58,41 @@ def test_inbox_drop_downs_read_their_choices_in_one_plain_query_each(marketer):
     assert len(sql) == 3  # the owner filter's users, the bulk bar's reps, the reasons (source, campaign: at init)
     assert not [statement for statement in sql if "COUNT(" in statement or "DECLARE" in statement]
     assert all("<option" in part for part in html)
+
+
+ATTRS = [{}, {"id": "id_x", "required": True, "disabled": False, "placeholder": 'say "hi" & <go>', "step": 1}]
+INPUTS = [forms.TextInput, forms.NumberInput, forms.EmailInput, forms.DateInput, forms.HiddenInput, forms.CheckboxInput]
+
+
+@pytest.mark.parametrize("widget_class", INPUTS)
+@pytest.mark.parametrize("value", [None, "", "a <b> & 'c'", 42, True])
+@pytest.mark.parametrize("attrs", ATTRS)
+def test_fast_form_renderer_writes_inputs_as_django(widget_class, value, attrs):
+    from django.forms.renderers import DjangoTemplates
+
+    from leadflow.widgets import FastFormRenderer
+
+    widget = widget_class(attrs=dict(attrs))
+    expected = widget.render("field", value, renderer=DjangoTemplates())
+
+    assert widget.render("field", value, renderer=FastFormRenderer()) == expected
+
+
+@pytest.mark.parametrize("widget_class", [forms.CheckboxSelectMultiple, forms.RadioSelect])
+@pytest.mark.parametrize("value", [None, ["a"], ["a", "3"]])
+@pytest.mark.parametrize("attrs", ATTRS)
+def test_fast_form_renderer_writes_each_choice_as_django(widget_class, value, attrs):
+    """The inbox's stage filter renders each box alone (``choice.tag``), and whole lists elsewhere."""
+    from django.forms.renderers import DjangoTemplates
+
+    from leadflow.widgets import FastFormRenderer
+
+    choices = [("a", "A & B"), ("b", "<b>"), ("3", 'three "3"')]
+
+    def rendered(renderer: object) -> tuple:
+        form = forms.Form(initial={"pick": value}, renderer=renderer)
+        form.fields["pick"] = forms.MultipleChoiceField(choices=choices, widget=widget_class(attrs=dict(attrs)))
+        bound = form["pick"]
+        return str(bound), [choice.tag() for choice in bound], [str(choice) for choice in bound]
+
+    assert rendered(FastFormRenderer()) == rendered(DjangoTemplates())
