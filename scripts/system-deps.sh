@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs that pip cannot provide: Chromium for the browser tests
 # (Playwright drives Debian's build; its own browser download cannot work here).
+# wrk drives the load benchmark (bench/scale.py), which CI runs at a small size.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v wrk >/dev/null || missing+=(wrk)  # the load benchmark, run small by tests/test_bench_scale.py
 fc-list 2>/dev/null | grep -qi liberation || missing+=(fonts-liberation)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
