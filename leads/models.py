@@ -290,17 +290,23 @@ class Lead(TimeStampedModel):
         INDIVIDUAL = "individual", "Individual contributor"
         STUDENT = "student", "Student"
 
+    # Every index on this table is written on each insert and on each survivor update of a merge, so no
+    # column has two that do the same job: ``-created_at`` (``lead_created_idx``) serves the plain
+    # ``created_at`` too, the foreign keys below lead an index of ``Meta.indexes`` that serves them, and
+    # the identifying fields have one pattern index each (see ``Meta.indexes``), not db_index's two.
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # again, to stay after created_at (both set on save, in order)
     # Person
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
-    email = models.CharField(max_length=254, blank=True, db_index=True, help_text="Trimmed, lower-cased")
-    phone = models.CharField(max_length=32, blank=True, db_index=True, help_text="E.164 where it parsed")
+    email = models.CharField(max_length=254, blank=True, help_text="Trimmed, lower-cased")
+    phone = models.CharField(max_length=32, blank=True, help_text="E.164 where it parsed")
     title = models.CharField(max_length=200, blank=True)
     seniority = models.CharField(max_length=20, choices=Seniority.choices, blank=True)
     job_function = models.CharField(max_length=50, blank=True)
     # Company
     company = models.CharField(max_length=200, blank=True)
-    company_domain = models.CharField(max_length=253, blank=True, db_index=True)
+    company_domain = models.CharField(max_length=253, blank=True)
     website = models.CharField(max_length=300, blank=True)
     industry = models.CharField(max_length=100, blank=True)
     employees = models.PositiveIntegerField(null=True, blank=True)
@@ -309,10 +315,12 @@ class Lead(TimeStampedModel):
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
-    country = models.CharField(max_length=2, blank=True, db_index=True, help_text="ISO 3166-1 alpha-2 code")
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
     # Provenance and links
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="leads")
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="leads", db_index=False)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False
+    )
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     import_job = models.ForeignKey(
@@ -352,7 +360,12 @@ class Lead(TimeStampedModel):
     )
     # Ownership and service level
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+        db_index=False,
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -397,6 +410,12 @@ class Lead(TimeStampedModel):
             models.Index(fields=["sla_due_at", "id"], name="lead_sla_due_idx", condition=Q(sla_due_at__isnull=False)),
             models.Index(fields=["stage", "stage_changed_at"], name="lead_stage_changed_idx"),
             models.Index(fields=["revisit_on"], name="lead_revisit_idx", condition=Q(revisit_on__isnull=False)),
+            # Equality (dedupe, filters, contacts) and prefix searches (``email__startswith``,
+            # ``company_domain__startswith`` in leads.filters) in any collation; nothing orders by these.
+            *(
+                models.Index(fields=[name], name=f"lead_{name}_idx", opclasses=["varchar_pattern_ops"])
+                for name in ("email", "phone", "company_domain", "country")
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(stage="junk") | ~Q(junk_reason=""), name="junk_lead_has_reason"),

@@ -33,3 +33,22 @@ def test_a_search_can_be_answered_from_the_trigram_indexes():
 
     assert "lead_first_name_trgm_idx" in plan
     assert [lead.first_name for lead in search] == ["Ottoline"]
+
+
+def test_identifying_fields_have_one_index_each_for_equality_and_prefix():
+    LeadFactory(email="ottoline@zebra.example", company_domain="zebra.example")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'leads_lead'")
+        definitions = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        equal = Lead.objects.filter(email="ottoline@zebra.example").order_by().explain()
+        prefix = Lead.objects.filter(company_domain__startswith="zebra").order_by().explain()
+
+    for field in ("email", "phone", "company_domain", "country"):
+        btrees = [d for d in definitions if "USING btree" in d and (f"({field} " in d or f"({field})" in d)]
+        assert len(btrees) == 1, btrees
+    assert "lead_email_idx" in equal
+    assert "lead_company_domain_idx" in prefix
+    assert list(Lead.objects.filter(email="ottoline@zebra.example").values_list("company_domain", flat=True)) == [
+        "zebra.example"
+    ]
