@@ -6,6 +6,7 @@ the comparison in ``dedupe.compare`` and the keys in ``dedupe.keys`` are pure.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections import defaultdict
@@ -16,13 +17,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from dedupe.keys import lead_keys
-from dedupe.matching import MAX_LEADS_PER_KEY, Outcome, Ref, keys_lock, lock_keys, lookup_keys, match_batch, record_of
+from dedupe.matching import Outcome, Ref, keys_lock, lock_keys, lookup_keys, match_batch, record_of
 from dedupe.models import DuplicateCandidate, MatchKey, Merge
 from leadflow.db import bulk_insert_rows, bulk_update_rows
 from leads.models import Activity, Lead, LeadDefinition, SourceRecord, StageChange, Submission
@@ -69,22 +70,29 @@ _PLAIN = (str, int, float, bool, type(None))
 _ENCODER = DjangoJSONEncoder()
 
 
-def lead_snapshot(lead: Lead) -> dict[str, Any]:
-    """Every column of ``lead`` as JSON, to put back exactly.
+def lead_snapshot(lead: Lead, names: Iterable[str] | None = None) -> dict[str, Any]:
+    """Every column of ``lead`` (or those of ``names``, attribute names) as JSON, to put back exactly."""
+    fields = _SNAPSHOT_FIELDS if names is None else [_SNAPSHOT_BY_ATTNAME[name] for name in names]
+    return {f.attname: _snapshot_value(f, f.value_from_object(lead)) for f in fields}
 
-    Plain values go as they are and JSON columns as stored (they are JSON already); only dates,
-    decimals and the like go through the encoder: a merge of thousands of leads snapshots each twice.
-    """
-    snapshot = {}
-    for f in _SNAPSHOT_FIELDS:
-        value = f.value_from_object(lead)
-        if not isinstance(value, _PLAIN) and not isinstance(f, models.JSONField):
-            value = _ENCODER.default(value)
-        snapshot[f.attname] = value
-    return snapshot
+
+def _snapshot_value(f: models.Field, value: Any) -> Any:
+    """Plain values go as they are and JSON columns as stored (they are JSON already); only dates,
+    decimals and the like go through the encoder: an import chunk merges hundreds of leads."""
+    if not isinstance(value, _PLAIN) and not isinstance(f, models.JSONField):
+        return _ENCODER.default(value)
+    return value
 
 
 _SNAPSHOT_FIELDS = [f for f in Lead._meta.concrete_fields if not f.primary_key]
+_SNAPSHOT_BY_ATTNAME = {f.attname: f for f in _SNAPSHOT_FIELDS}
+#: A survivor's columns a merge reads: unchanged since they were read, the merge worked out holds.
+_MERGE_READS = (
+    *MERGE_FIELDS, *(f"{name}_id" for name in FILL_FIELDS), "last_activity_at", "status", "merged_into_id", "owner_id",
+    "source_id", "created_at", "updated_at",
+)  # fmt: skip
+#: The merged lead's columns a merge changes: all that undo has to put back on it.
+_MERGED_COLUMNS = ("status", "merged_into_id", "owner_id", "pipeline_state", "updated_at")
 
 
 def _restore_values(snapshot: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
@@ -206,13 +214,13 @@ def _rows_move(model: type[models.Model], moves: Mapping[int, int]) -> dict[int,
         for row_id, merged_id in rows:
             moved[merged_id].append(row_id)
         if rows:
-            # A VALUES list: the planner knows its size and updates by primary key.
+            # One JSON parameter (psycopg would quote thousands of parameters one by one); the
+            # planner's guess of a hundred rows has it update by primary key.
             cast = model._meta.pk.db_type(connection)
-            values = ", ".join([f"(%s::{cast}, %s::bigint)"] * len(rows))
             cursor.execute(
-                f"UPDATE {table} AS t SET lead_id = v.survivor FROM (VALUES {values}) AS v(id, survivor) "
-                f"WHERE t.{pk} = v.id",
-                [value for row_id, merged_id in rows for value in (row_id, moves[merged_id])],
+                f"UPDATE {table} AS t SET lead_id = v.survivor FROM (SELECT (e->>0)::{cast} AS id, "
+                f"(e->>1)::bigint AS survivor FROM json_array_elements(%s::json) AS e) AS v WHERE t.{pk} = v.id",
+                [json.dumps([[str(row_id), moves[merged_id]] for row_id, merged_id in rows])],
             )
     return moved
 
@@ -323,26 +331,28 @@ def _merges_plan(requests: Sequence[MergeRequest], survivors: Mapping[int, Lead]
             raise MergeError("Both leads must exist.")
         if survivor.status != Lead.Status.ACTIVE or lead.status != Lead.Status.ACTIVE:
             raise MergeError("Only active leads can be merged.")
-        snapshot = {"survivor": lead_snapshot(survivor), "merged": lead_snapshot(lead)}
+        # What undo needs to put both back: the merged lead's columns a merge sets, and the
+        # survivor's columns this merge changes (their values before it).
+        snapshot = {"survivor": {}, "merged": lead_snapshot(lead, _MERGED_COLUMNS)}
         field_sources: dict[str, int] = {}
         changed: dict[str, Any] = {}
         for name in MERGE_FIELDS:
             take = _take_merged(name, survivor, lead, request.choices.get(name))
             field_sources[name] = -1 if take else survivor.pk  # -1: the merged lead, whose id may come later
             if take and getattr(survivor, name) != getattr(lead, name):
-                setattr(survivor, name, getattr(lead, name))
                 changed[name] = _jsonable(getattr(lead, name))
         for name in FILL_FIELDS:
             attname = f"{name}_id"
             if getattr(survivor, attname) is None and getattr(lead, attname) is not None:
-                setattr(survivor, attname, getattr(lead, attname))
                 changed[attname] = getattr(lead, attname)
                 field_sources[name] = -1
         if lead.last_activity_at and (
             survivor.last_activity_at is None or lead.last_activity_at > survivor.last_activity_at
         ):
-            survivor.last_activity_at = lead.last_activity_at
             changed["last_activity_at"] = _jsonable(lead.last_activity_at)
+        snapshot["survivor"] = lead_snapshot(survivor, changed)
+        for attname in changed:
+            setattr(survivor, attname, getattr(lead, attname))
         survivor.updated_at = now
         lead.status, lead.merged_into_id, lead.owner_id = Lead.Status.MERGED, survivor.pk, None
         lead.pipeline_state, lead.updated_at = Lead.PipelineState.ROUTED, now
@@ -531,14 +541,9 @@ def _pairs_restore(merge: Merge) -> None:
         DuplicateCandidate.objects.filter(pk=row["id"]).update(created_at=row["created_at"])
 
 
-def _leads_locked(ids: Iterable[int]) -> dict[int, Lead]:
-    return {
-        lead.pk: lead
-        for lead in Lead.objects.select_for_update(of=("self",))
-        .select_related("source")
-        .filter(pk__in=sorted(set(ids)))
-        .order_by("pk")
-    }
+def _leads_locked(ids: Iterable[int], *, lock: bool = True) -> dict[int, Lead]:
+    leads = Lead.objects.select_related("source").filter(pk__in=sorted(set(ids))).order_by("pk")
+    return {lead.pk: lead for lead in (leads.select_for_update(of=("self",)) if lock else leads)}
 
 
 def leads_merge_many(
@@ -604,7 +609,7 @@ def merge_undo(*, merge: Merge, actor: AbstractBaseUser | None, reopen: bool = F
     MatchKey.objects.filter(pk__in=merge.moved.get("match_key", [])).delete()
     _pairs_restore(merge)
     Lead.objects.filter(pk=merged.pk).update(**_restore_values(merge.snapshot["merged"]))
-    current = lead_snapshot(survivor)
+    current = lead_snapshot(survivor, [name for name in merge.changed if name in _SNAPSHOT_BY_ATTNAME])
     back = [name for name, value in merge.changed.items() if current.get(name) == value]
     if back:
         Lead.objects.filter(pk=survivor.pk).update(**_restore_values(merge.snapshot["survivor"], back))
@@ -732,6 +737,13 @@ class ChunkPlan:
     steps: list[_MergeStep] = field(default_factory=list)
     #: indexes of the leads those merges merge away
     premerged: set[int] = field(default_factory=set)
+    #: {survivor id: its ``_MERGE_READS`` columns as read (unlocked) for those merges}: checked once locked
+    read: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+
+
+class SurvivorGone(DatabaseError):
+    """A lead an import chunk's rows were merged into is gone (deleted) since it was read: the chunk's
+    task stores the chunk again from the start (``DatabaseError``s are retried)."""
 
 
 def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | None) -> ChunkPlan:
@@ -761,7 +773,10 @@ def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | 
     plan = ChunkPlan(outcomes, keys, joins, seen, common)
     into_db = [n for n, o in enumerate(outcomes) if o.merge_into is not None and o.merge_into[0] == "db"]
     if into_db:
-        survivors = _leads_locked(outcomes[n].merge_into[1] for n in into_db)
+        # Read, not locked: ``leads_dedupe_inserted`` locks them only for the chunk's last step and
+        # works out again the merges into a survivor another worker changed meanwhile.
+        survivors = _leads_locked((outcomes[n].merge_into[1] for n in into_db), lock=False)
+        plan.read = {pk: tuple(getattr(survivor, name) for name in _MERGE_READS) for pk, survivor in survivors.items()}
         ready = []
         for n in into_db:
             survivor = survivors.get(outcomes[n].merge_into[1])
@@ -791,6 +806,7 @@ def leads_dedupe_inserted(
     kept = [(n, lead) for n, lead in enumerate(leads) if lead is not None]
     _keys_insert((lead.pk, k, v) for n, lead in kept for k, v in sorted(plan.keys[n]))
     ids = [lead.pk if lead is not None else 0 for lead in leads]
+    _steps_lock(plan)
     premerged = {step.merged.pk: step.survivor.pk for step in plan.steps}
     _merges_write(plan.steps, actor=None, automatic=True, now=timezone.now())
     outcomes = [o if n not in plan.joins else Outcome() for n, o in enumerate(plan.outcomes)]
@@ -798,6 +814,44 @@ def leads_dedupe_inserted(
     rest = [Outcome(review=o.review) if n in plan.premerged else o for n, o in enumerate(outcomes)]
     merged, _ = match_outcomes_apply(rest, ids, {lead.pk: lead for _, lead in kept}, plan.joins, premerged)
     return set(premerged) | merged | _recheck_locked(plan, kept, outcomes, ids, definition)
+
+
+def _steps_lock(plan: ChunkPlan) -> None:
+    """Lock the survivors of the merges worked out before insert, and work out again, in order, every
+    merge into one that changed since it was read: into it as it is now, or into the lead it was
+    merged into meanwhile (whose id the merged rows then take)."""
+    if not plan.steps:
+        return
+    ids = sorted({step.survivor.pk for step in plan.steps})
+    locked = Lead.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
+    now_read = {row[0]: row[1:] for row in locked.values_list("pk", *_MERGE_READS)}
+    stale = {pk for pk in ids if now_read.get(pk) != plan.read[pk]}
+    if not stale:
+        return
+    fresh = _leads_locked(stale)
+    targets: dict[int, Lead] = {}
+    for pk in sorted(stale):
+        target = fresh.get(pk)
+        for _ in range(12):  # a merge chain: follow it to the lead that is active
+            if target is None or target.status == Lead.Status.ACTIVE:
+                break
+            target = _leads_locked([target.merged_into_id]).get(target.merged_into_id)
+        if target is None or target.status != Lead.Status.ACTIVE:
+            raise SurvivorGone(f"Lead {pk} was deleted while an import merged rows into it.")
+        targets[pk] = targets.get(target.pk, target)
+    redo = [n for n, step in enumerate(plan.steps) if step.survivor.pk in stale]
+    for n in redo:  # the merged lead back as it was before its merge
+        step = plan.steps[n]
+        for name, value in _restore_values(step.snapshot["merged"]).items():
+            setattr(step.merged, name, value)
+    now = timezone.now()
+    requests = [
+        dataclasses.replace(plan.steps[n].request, survivor_id=targets[plan.steps[n].survivor.pk].pk) for n in redo
+    ]
+    survivors = {target.pk: target for target in targets.values()}
+    for n, step in zip(redo, _merges_plan(requests, survivors, [plan.steps[n].merged for n in redo], now), strict=True):
+        plan.steps[n] = step
+    bulk_update_rows([plan.steps[n].merged for n in redo], ["merged_into", "updated_at"])
 
 
 def _recheck_locked(
@@ -813,12 +867,7 @@ def _recheck_locked(
     # Every key is looked up again (one query), the locked ones and the others: a lead committed
     # since this chunk was matched is found, whatever key it shares.
     every = [plan.keys[n] - plan.common for n, _ in kept]
-    # Per key, read past this chunk's own leads and those matching saw already (at most the cap).
-    extra: dict[tuple[str, str], int] = defaultdict(lambda: MAX_LEADS_PER_KEY)
-    for keys in every:
-        for key in keys:
-            extra[key] += 1
-    hits, _ = lookup_keys(set().union(*every) if every else set(), own | plan.seen, extra)
+    hits, _ = lookup_keys(set().union(*every) if every else set(), own | plan.seen)
     if not hits:
         return set()
     # This chunk's leads under a key with a new lead, unless merged already into a stored one (a
