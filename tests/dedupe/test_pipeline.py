@@ -186,3 +186,63 @@ def test_an_imported_row_of_a_stored_lead_is_inserted_merged_and_undo_brings_it_
     assert Submission.objects.filter(lead=row, import_job=job).exists()
     assert row.pipeline_state == Lead.PipelineState.ROUTED  # undo sent it down the pipeline it had skipped
     assert row.phone == "+14155550199"
+
+
+@pytest.fixture
+def meanwhile(monkeypatch):
+    """Run ``change`` in the middle of storing an import chunk: after its rows were matched against the
+    stored leads (read, not locked), before the merges into them are written, as another worker would."""
+    import leads.imports
+
+    def install(change):
+        process = leads.imports.leads_process_unsaved
+
+        def process_then_change(*args, **kwargs):
+            result = process(*args, **kwargs)
+            change()
+            return result
+
+        monkeypatch.setattr(leads.imports, "leads_process_unsaved", process_then_change)
+
+    return install
+
+
+def test_a_stored_lead_changed_while_a_chunk_merges_into_it_is_merged_as_it_is_now(
+    receive, imported, marketer, meanwhile, django_capture_on_commit_callbacks
+):
+    from dedupe.services import merge_undo
+
+    stored = receive(first_name="Robert", last_name="Smith", email="robert.smith@acme.com", company="Acme").lead
+    meanwhile(lambda: Lead.objects.filter(pk=stored.pk).update(title="CEO", phone="+14155550100"))
+    job = imported("crm-9,Bob,Smith,robert.smith@acme.com,+1 415 555 0199,Acme Inc,,,,US\n")
+
+    row = Lead.objects.get(import_job=job)
+    assert row.merged_into_id == stored.pk
+    merge = Merge.objects.get(merged=row)
+    # The merge was worked out from the survivor as it was when locked, not as first read.
+    assert merge.snapshot["survivor"]["phone"] == "+14155550100"
+    assert Lead.objects.get(pk=stored.pk).phone == "+14155550199"
+    with django_capture_on_commit_callbacks(execute=True):
+        merge_undo(merge=merge, actor=marketer)
+    survivor = Lead.objects.get(pk=stored.pk)
+    assert (survivor.title, survivor.phone) == ("CEO", "+14155550100")
+
+
+def test_a_stored_lead_merged_away_while_a_chunk_merges_into_it_passes_the_row_on(
+    receive, imported, marketer, meanwhile
+):
+    from dedupe.services import lead_merge
+
+    older = receive(first_name="Jane", last_name="Doe", email="jane@globex.com", company="Globex").lead
+    stored = receive(first_name="Robert", last_name="Smith", email="robert.smith@acme.com", company="Acme").lead
+    meanwhile(lambda: lead_merge(survivor=Lead.objects.get(pk=older.pk), merged=Lead.objects.get(pk=stored.pk),
+                                 actor=marketer))  # fmt: skip
+    job = imported("crm-9,Bob,Smith,robert.smith@acme.com,+1 415 555 0199,Acme Inc,,,,US\n")
+
+    row = Lead.objects.get(import_job=job)
+    assert row.status == Lead.Status.MERGED
+    assert row.merged_into_id == older.pk
+    assert Merge.objects.get(merged=row).survivor_id == older.pk
+    assert Lead.objects.get(pk=older.pk).phone == "+14155550199"
+    assert list(SourceRecord.objects.filter(lead_id=older.pk).values_list("external_id", flat=True)) == ["crm-9"]
+    assert (job.rows_imported, job.rows_merged) == (0, 1)
