@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import functools
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -136,7 +137,8 @@ def bulk_insert_rows(objs: Sequence[models.Model], *, batch_size: int = 5000) ->
     quote = connection.ops.quote_name
     fields = list(meta.concrete_fields)
     for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="bulk_insert_rows")  # lead=lead -> lead_id
+        if obj._state.fields_cache:  # a related object set (lead=lead): its id goes in lead_id
+            obj._prepare_related_fields_for_save(operation_name="bulk_insert_rows")
     with connection.cursor() as cursor:
         missing = [obj for obj in objs if obj.pk is None]
         if missing:
@@ -165,6 +167,17 @@ def _column_value(field: models.Field, connection: Any) -> Callable[[models.Mode
     CharField, an int in a ForeignKey, an aware datetime): those calls cost more than the ``COPY``."""
     attname = field.attname
     as_is = _AS_IS.get(type(field))
+    if type(field) is models.JSONField:
+        # The JSON text itself (what Django's adapter would send), not a ``Jsonb`` wrapper per value.
+        encoder = field.encoder
+
+        def as_json(obj: models.Model) -> Any:
+            value = getattr(obj, attname)
+            if value is None or (type(value) is dict and not value):
+                return None if value is None else "{}"
+            return json.dumps(value, cls=encoder)
+
+        return as_json
     if isinstance(field, models.DateTimeField) and type(field) is models.DateTimeField:
         if field.auto_now or field.auto_now_add:
             return lambda obj: field.get_db_prep_save(field.pre_save(obj, add=True), connection)
@@ -202,6 +215,8 @@ def instances_like(template: models.Model, count: int) -> list[models.Model]:
     json_names = [f.attname for f in meta.concrete_fields if isinstance(f, models.JSONField)]
     pk = meta.pk
     new_pk = pk.default if pk.has_default() and callable(pk.default) else None
+    # A copy of each JSON value per instance: an empty dict or list made anew, anything else deep-copied.
+    copiers = [(name, _json_copier(values[name])) for name in json_names]
     cached = template._state.fields_cache
     made = []
     for _ in range(count):
@@ -210,9 +225,17 @@ def instances_like(template: models.Model, count: int) -> list[models.Model]:
         state.fields_cache = dict(cached)
         obj.__dict__.update(values)
         obj._state = state
-        for name in json_names:
-            obj.__dict__[name] = copy.deepcopy(values[name])
+        for name, fresh in copiers:
+            obj.__dict__[name] = fresh()
         if new_pk is not None:
             obj.__dict__[pk.attname] = new_pk()
         made.append(obj)
     return made
+
+
+def _json_copier(value: Any) -> Callable[[], Any]:
+    if type(value) in (dict, list) and not value:
+        return type(value)
+    if value is None or type(value) in (str, int, float, bool):
+        return lambda: value
+    return functools.partial(copy.deepcopy, value)

@@ -180,13 +180,15 @@ def _csv_read(data: bytes, limit: int | None = None) -> Table:
     _check_headers(headers)
     rows: list[tuple[int, list[str] | str]] = []
     number = 1
+    # Bytes that were not UTF-8 decode to lone surrogates: look for them row by row only if the text has any.
+    bad_bytes = _SURROGATE.search(text) is not None
     try:
         for number, cells in reader:
             if limit is not None and len(rows) >= limit:
                 break
             if not any(cell.strip() for cell in cells):
                 continue
-            if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
+            if bad_bytes and any(_SURROGATE.search(cell) for cell in cells):
                 rows.append((number, "The row is not valid UTF-8 text (bad encoding)."))
             elif len(cells) != len(headers):
                 rows.append((number, f"The row has {len(cells)} columns; the header has {len(headers)}."))
@@ -195,6 +197,9 @@ def _csv_read(data: bytes, limit: int | None = None) -> Table:
     except csv.Error as exc:  # e.g. a quote never closed: the rest of the file is one cell
         rows.append((number + 1, f"The file cannot be read past this row: {exc}."))
     return Table(headers, rows, "csv")
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def _check_headers(headers: list[str]) -> None:
