@@ -90,6 +90,20 @@ def workers(db_name: str, *, processes: int = 2, env: dict[str, str] | None = No
             conn.default_channel.queue_purge(queue)
 
 
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, from ``/proc/stat`` (Linux): two readings give
+    how busy every core was in between, the bench's own processes and anything else alike."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cpu_busy(before: tuple[int, int]) -> float:
+    """The share of all cores' time that was busy since ``before`` (a ``cpu_jiffies()`` reading)."""
+    busy, total = cpu_jiffies()
+    return (busy - before[0]) / max(total - before[1], 1)
+
+
 def copy_seconds(path: Path) -> float:
     """Seconds a plain PostgreSQL ``COPY`` of the CSV at ``path`` into an unlogged table of text columns takes:
     the baseline a bench's figure is put beside (measured in the same run, so the machine's load counts alike)."""

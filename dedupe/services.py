@@ -541,8 +541,10 @@ def _pairs_restore(merge: Merge) -> None:
         DuplicateCandidate.objects.filter(pk=row["id"]).update(created_at=row["created_at"])
 
 
-def _leads_locked(ids: Iterable[int], *, lock: bool = True) -> dict[int, Lead]:
+def _leads_locked(ids: Iterable[int], *, lock: bool = True, fields: Sequence[str] = ()) -> dict[int, Lead]:
     leads = Lead.objects.select_related("source").filter(pk__in=sorted(set(ids))).order_by("pk")
+    if fields:
+        leads = leads.only(*fields, "source__trust")
     return {lead.pk: lead for lead in (leads.select_for_update(of=("self",)) if lock else leads)}
 
 
@@ -775,7 +777,7 @@ def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | 
     if into_db:
         # Read, not locked: ``leads_dedupe_inserted`` locks them only for the chunk's last step and
         # works out again the merges into a survivor another worker changed meanwhile.
-        survivors = _leads_locked((outcomes[n].merge_into[1] for n in into_db), lock=False)
+        survivors = _leads_locked((outcomes[n].merge_into[1] for n in into_db), lock=False, fields=_MERGE_READS)
         plan.read = {pk: tuple(getattr(survivor, name) for name in _MERGE_READS) for pk, survivor in survivors.items()}
         ready = []
         for n in into_db:

@@ -155,6 +155,12 @@ def normalize_phone(raw: Any, country: str = "") -> tuple[str, str | None]:
     value = squash(raw)
     if not value:
         return "", None
+    return _phone_e164(value, country)
+
+
+@functools.lru_cache(maxsize=65536)
+def _phone_e164(value: str, country: str) -> tuple[str, str | None]:
+    """Cached: ``phonenumbers`` takes longer than the rest of a lead's normalization, and lists repeat numbers."""
     try:
         number = phonenumbers.parse(value, country or None)
     except phonenumbers.NumberParseException:
