@@ -123,9 +123,17 @@ def squash(value: Any) -> str:
 _PLAIN_LOCAL = re.compile(r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*")
 
 
+_EMAIL_EDGES = re.compile(r"^[\s<>]+|[\s<>]+$")
+
+
 def normalize_email(raw: Any) -> tuple[str, str | None]:
     """Trimmed, lower-cased e-mail; syntax checked (no network look-up)."""
-    value = squash(raw).lower().strip("<>").removeprefix("mailto:")
+    value = squash(raw).lower()
+    while True:  # "<a@b.com>", "mailto:a@b.com", " < a@b.com > ": until nothing is left to take off
+        bare = _EMAIL_EDGES.sub("", value).removeprefix("mailto:")
+        if bare == value:
+            break
+        value = bare
     if not value:
         return "", None
     # The common case without the validator's per-character checks (a list repeats its domains):
@@ -304,8 +312,9 @@ def normalize_lead(raw: dict[str, Any]) -> Normalized:
         out.flag("employees", raw.get("employees"), problem)
     for name, size in (("street", 200), ("city", 100), ("state", 100), ("postal_code", 20)):
         values[name] = _cut(squash(raw.get(name)), size)
-    values["postal_code"] = values["postal_code"].upper()
-    values["city"] = clean_name(values["city"])
+    # Cut again after the case changes: "ß" upper-cases (and title-cases) to two letters.
+    values["postal_code"] = _cut(values["postal_code"].upper(), 20)
+    values["city"] = _cut(clean_name(values["city"]), 100)
     return out
 
 

@@ -33,6 +33,8 @@ raw_lead = st.dictionaries(st.sampled_from(FIELDS), st.one_of(text, st.none(), s
 @example({"last_name": "a" * 150 + " B"})  # all lower-case in the part that is kept
 @example({"name": "X a"})  # each part of a full name cleaned on its own
 @example({"company": "ACME " * 50})
+@example({"postal_code": "0" * 19 + "ß"})  # two letters once upper-cased: cut again
+@example({"city": "a" * 99 + "ß"})
 @settings(max_examples=300, deadline=None)
 def test_normalizing_a_lead_never_crashes_and_twice_is_once(raw):
     once = normalize_lead(raw)
@@ -44,6 +46,8 @@ def test_normalizing_a_lead_never_crashes_and_twice_is_once(raw):
 
 
 @given(text)
+@example("0\r<")  # the bracket taken off, the space before it was left (found by hypothesis)
+@example("mailto: <mailto:a@b.com> ")
 @settings(max_examples=300, deadline=None)
 def test_each_field_normalizer_is_idempotent(value):
     for clean in (squash, clean_name, clean_company):
