@@ -25,7 +25,7 @@ from django.utils import timezone
 from dedupe.keys import lead_keys
 from dedupe.matching import Outcome, Ref, keys_lock, lock_keys, lookup_keys, match_batch, record_of
 from dedupe.models import DuplicateCandidate, MatchKey, Merge
-from leadflow.db import bulk_insert_rows, bulk_update_rows
+from leadflow.db import bulk_insert_rows, bulk_update_rows, instances_like
 from leads.models import Activity, Lead, LeadDefinition, SourceRecord, StageChange, Submission
 from leads.services import audit_record, audit_record_many
 
@@ -367,37 +367,23 @@ def _merges_write(
     their rows move to the survivors, the survivors' changed columns, notices, keys, the ``Merge``
     records (for undo), review pairs decided, audit events. One statement per table, not per lead."""
     actor = actor if actor is not None and actor.is_authenticated else None
-    merges: list[Merge] = []
-    notices: list[Activity] = []
+    # Copies of one template each (an import chunk merges hundreds of rows; Model.__init__ is slow).
+    notices = instances_like(Activity(kind=Activity.Kind.SYSTEM, occurred_at=now, actor=actor), len(steps))
+    merges = instances_like(Merge(automatic=automatic, actor=actor), len(steps))
     audits = []
-    for step in steps:
+    for step, notice, merge in zip(steps, notices, merges, strict=True):
         survivor, merged, changed = step.survivor, step.merged, step.changed
         label = f"{merged.first_name} {merged.last_name}".strip() or merged.email
-        notices.append(
-            Activity(
-                lead_id=survivor.pk,
-                kind=Activity.Kind.SYSTEM,
-                occurred_at=now,
-                subject=f"Merged with {label or 'lead'} (lead #{merged.pk})"[:300],
-                body="Took from it: " + (", ".join(sorted(changed)) or "nothing (this lead's values were kept)"),
-                actor=actor,
-                meta={"merged_lead": merged.pk, "automatic": automatic, "notify": survivor.owner_id},
-            )
-        )
-        merges.append(
-            Merge(
-                survivor_id=survivor.pk,
-                merged_id=merged.pk,
-                score=step.request.score,
-                reasons=step.request.reasons,
-                automatic=automatic,
-                snapshot=step.snapshot,
-                moved={},
-                field_sources={k: merged.pk if v == -1 else v for k, v in step.field_sources.items()},
-                changed=changed,
-                actor=actor,
-            )
-        )
+        notice.lead_id = survivor.pk
+        notice.subject = f"Merged with {label or 'lead'} (lead #{merged.pk})"[:300]
+        notice.body = "Took from it: " + (", ".join(sorted(changed)) or "nothing (this lead's values were kept)")
+        notice.meta = {"merged_lead": merged.pk, "automatic": automatic, "notify": survivor.owner_id}
+        merge.survivor_id, merge.merged_id = survivor.pk, merged.pk
+        merge.score, merge.reasons, merge.snapshot, merge.changed = (
+            step.request.score, step.request.reasons, step.snapshot, changed,
+        )  # fmt: skip
+        merge.moved = {}
+        merge.field_sources = {k: merged.pk if v == -1 else v for k, v in step.field_sources.items()}
         before = step.snapshot["survivor"]
         audits.append(
             (survivor, {"merged_lead": [None, merged.pk], **{k: [before.get(k), v] for k, v in changed.items()}})
