@@ -136,8 +136,15 @@ def bulk_insert_rows(objs: Sequence[models.Model], *, batch_size: int = 5000) ->
     pk = meta.pk
     quote = connection.ops.quote_name
     fields = list(meta.concrete_fields)
+    # A related object given without its id (lead=lead, the lead saved since): Django copies its id
+    # (or refuses an unsaved one). Checked here first: most rows have every id set already.
+    relations = [(f.name, f.attname) for f in meta.concrete_fields if f.is_relation]
     for obj in objs:
-        if obj._state.fields_cache:  # a related object set (lead=lead): its id goes in lead_id
+        cache = obj._state.fields_cache
+        if cache and any(
+            (related := cache.get(name)) is not None and (related.pk is None or obj.__dict__.get(attname) is None)
+            for name, attname in relations
+        ):
             obj._prepare_related_fields_for_save(operation_name="bulk_insert_rows")
     with connection.cursor() as cursor:
         missing = [obj for obj in objs if obj.pk is None]

@@ -79,3 +79,18 @@ def test_instances_like_are_independent_copies_of_their_template(django_assert_n
         assert (first.source, first.row_number) == (source, 7)
     bulk_insert_rows([first, second])
     assert Submission.objects.filter(pk__in=[first.pk, second.pk]).count() == 2
+
+
+def test_bulk_insert_takes_the_id_of_a_related_object_saved_since_and_refuses_an_unsaved_one():
+    source = SourceFactory()
+    lead = Lead(source=source, email="late@acme.com")
+    submission = Submission(source=source, lead=lead, payload={})  # the lead has no id yet
+    bulk_insert_rows([lead])
+
+    bulk_insert_rows([submission])
+
+    assert Submission.objects.get(pk=submission.pk).lead_id == lead.pk
+    with pytest.raises(ValueError, match="unsaved related object"):
+        bulk_insert_rows([Submission(source=source, lead=Lead(source=source), payload={})])
+    assert bulk_insert_rows([Submission(source=source, payload={}, meta={"json": "as text"})]) is None
+    assert Submission.objects.filter(meta={"json": "as text"}).count() == 1  # a JSON column goes in as its text
