@@ -8,9 +8,11 @@ import datetime
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db import models
-from django.db.models import Q, QuerySet
+from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Lookup, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -55,6 +57,22 @@ class SlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
         return {self.field_name.rsplit(LOOKUP_SEP, 1)[0]: v}
 
 
+class IContainsAny(Lookup):
+    """``UPPER(col::text) LIKE ANY(ARRAY[UPPER('%a%'), UPPER('%b%')])``: ``col__icontains`` any of the terms
+    (PostgreSQL). The same expression as ``icontains``, so the trigram indexes (leads/0008) serve it, but the
+    column is upper-cased once a row for all the terms instead of once a term: when the planner walks the
+    newest-first index for a common search term, those calls are about half of what a row costs."""
+
+    lookup_name = "icontains_any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, list[object]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        column = connection.ops.lookup_cast("icontains", self.lhs.output_field.get_internal_type()) % lhs
+        patterns = [f"%{connection.ops.prep_for_like_query(term)}%" for term in self.rhs]
+        return f"{column} LIKE ANY(ARRAY[{', '.join(['UPPER(%s)'] * len(patterns))}])", [*lhs_params, *patterns]
+
+
 class LeadFilter(django_filters.FilterSet):
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, distinct=False)  # a column: no duplicates
     status = django_filters.ChoiceFilter(choices=Lead.Status.choices)
@@ -91,15 +109,22 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(due) if value else queryset.exclude(due)
 
     def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
-        """Name, e-mail, company or e-mail domain; e-mail prefix matches use the e-mail index."""
+        """Name, e-mail, company or e-mail domain; e-mail prefix matches use the e-mail index.
+
+        The whole term is looked for in the company and the e-mail, and at the start of the domain; each of
+        its first three words in the first and the last name."""
         value = value.strip()
         if not value:
             return queryset
         if "@" in value:
             return queryset.filter(email__startswith=value.lower())
         q = Q(company__icontains=value) | Q(email__icontains=value) | Q(company_domain__startswith=value.lower())
-        for part in value.split()[:3]:
-            q |= Q(first_name__icontains=part) | Q(last_name__icontains=part)
+        parts = value.split()[:3]
+        if connections[queryset.db].vendor == "postgresql":
+            q |= Q(IContainsAny(F("first_name"), parts)) | Q(IContainsAny(F("last_name"), parts))
+        else:
+            for part in parts:
+                q |= Q(first_name__icontains=part) | Q(last_name__icontains=part)
         return queryset.filter(q)
 
 

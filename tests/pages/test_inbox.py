@@ -249,3 +249,21 @@ def test_cursor_names_the_last_row_exactly():
     assert lead_views.inbox_cursor_parse(lead_views.inbox_cursor(lead)) == (created_at, 42)
     assert lead_views.inbox_cursor_parse("") is None
     assert lead_views.inbox_cursor_parse("9" * 40 + ".1") is None
+
+
+def test_a_search_takes_no_more_queries_for_a_fuller_page(inbox_client, rep):
+    def queries_for_search() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = inbox_client.get(INBOX, {"q": "Zebra Quist"})
+        assert response.status_code == 200
+        return len(queries)
+
+    LeadFactory(company="Zebra Quist Works", owner=rep, campaign=CampaignFactory())
+    few = queries_for_search()
+    for n in range(15):
+        LeadFactory(company=f"Zebra Quist {n}", owner=rep, campaign=CampaignFactory())
+        LeadFactory(last_name=f"Quist{n}", campaign=CampaignFactory())
+    LeadFactory(company="Okapi")
+
+    assert len(inbox_client.get(INBOX, {"q": "Zebra Quist"}).context["page"].leads) == 31
+    assert queries_for_search() == few
