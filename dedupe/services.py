@@ -23,7 +23,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from dedupe.keys import lead_keys
-from dedupe.matching import Outcome, Ref, keys_lock, lock_keys, lookup_keys, match_batch, record_of
+from dedupe.matching import Outcome, Ref, ids_in, keys_lock, lock_keys, lookup_keys, match_batch, record_of
 from dedupe.models import DuplicateCandidate, MatchKey, Merge
 from leadflow.db import bulk_insert_rows, bulk_update_rows, instances_like
 from leads.models import Activity, Lead, LeadDefinition, SourceRecord, StageChange, Submission
@@ -411,7 +411,7 @@ def _merges_write(
     wanted = {(min(m.survivor_id, m.merged_id), max(m.survivor_id, m.merged_id)) for m in merges}
     reviewed = [
         pk
-        for pk, a, b in DuplicateCandidate.objects.filter(lead_a_id__in=lows).values_list(
+        for pk, a, b in DuplicateCandidate.objects.filter(lead_a_id__in=ids_in(lows)).values_list(
             "pk", "lead_a_id", "lead_b_id"
         )
         if (a, b) in wanted
@@ -441,7 +441,7 @@ def _pairs_repoint(merges: Sequence[Merge], *, now: Any) -> None:
         merge.moved["pair"], merge.moved["pair_dropped"] = [], []
     pairs = list(
         DuplicateCandidate.objects.filter(
-            Q(lead_a_id__in=list(survivor_of)) | Q(lead_b_id__in=list(survivor_of)),
+            Q(lead_a_id__in=ids_in(survivor_of)) | Q(lead_b_id__in=ids_in(survivor_of)),
             status=DuplicateCandidate.Status.OPEN,
         ).order_by("pk")
     )
@@ -528,7 +528,7 @@ def _pairs_restore(merge: Merge) -> None:
 
 
 def _leads_locked(ids: Iterable[int], *, lock: bool = True, fields: Sequence[str] = ()) -> dict[int, Lead]:
-    leads = Lead.objects.select_related("source").filter(pk__in=sorted(set(ids))).order_by("pk")
+    leads = Lead.objects.select_related("source").filter(pk__in=ids_in(set(ids))).order_by("pk")
     if fields:
         leads = leads.only(*fields, "source__trust")
     return {lead.pk: lead for lead in (leads.select_for_update(of=("self",)) if lock else leads)}
@@ -811,7 +811,7 @@ def _steps_lock(plan: ChunkPlan) -> None:
     if not plan.steps:
         return
     ids = sorted({step.survivor.pk for step in plan.steps})
-    locked = Lead.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
+    locked = Lead.objects.select_for_update(of=("self",)).filter(pk__in=ids_in(ids)).order_by("pk")
     now_read = {row[0]: row[1:] for row in locked.values_list("pk", *_MERGE_READS)}
     stale = {pk for pk in ids if now_read.get(pk) != plan.read[pk]}
     if not stale:
