@@ -74,7 +74,8 @@ class Merge(TimeStampedModel):
     """
 
     survivor = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="merges_in")
-    merged = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="merges_out")
+    # Indexed by merge_merged_idx (merged, undone_at).
+    merged = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="merges_out", db_index=False)
     score = models.FloatField(null=True, blank=True, help_text="The match score, when matching proposed it")
     reasons = models.JSONField(default=list, blank=True)
     automatic = models.BooleanField(default=False)

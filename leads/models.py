@@ -470,7 +470,8 @@ class SourceRecord(models.Model):
 class StageChange(models.Model):
     """Every move of a lead between stages: who, when, why."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    # Indexed by stagechange_lead_idx (lead, created_at): a second index on lead alone only costs writes.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes", db_index=False)
     from_stage = models.CharField(max_length=20, choices=Stage.choices)
     to_stage = models.CharField(max_length=20, choices=Stage.choices)
     actor = models.ForeignKey(
@@ -570,7 +571,8 @@ class Activity(TimeStampedModel):
         MEETING = "meeting", "Meeting"
         SYSTEM = "system", "System notice"
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    # Indexed by activity_lead_time_idx (lead, -occurred_at).
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     occurred_at = models.DateTimeField()
     subject = models.CharField(max_length=300, blank=True)
@@ -597,7 +599,8 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     action = models.CharField(max_length=60, db_index=True)
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    # Indexed by audit_object_idx (content_type, object_id).
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+", db_index=False)
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField(max_length=200, blank=True)
     changes = models.JSONField(default=dict, blank=True, help_text="{field: [before, after]}")
