@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models.expressions import RawSQL
 
 from dedupe.compare import compare
 from dedupe.keys import EMAIL, FIELDS, PHONE, lead_keys
 from dedupe.models import DuplicateCandidate, MatchKey
+from leadflow.db import json_in
 from leads.models import Lead
 
 #: Records compared per incoming record at most (those sharing the most keys first).
@@ -137,24 +137,21 @@ def lookup_keys(
     return {key: ids for key, ids in found.items() if key not in common}, common
 
 
-def ids_in(ids: Iterable[int]) -> Any:
-    """``ids`` for an ``__in`` filter: on PostgreSQL one JSON parameter, not one quoted parameter per id."""
-    if connection.vendor != "postgresql":
-        return list(ids)
-    return RawSQL("SELECT json_array_elements_text(%s::json)::bigint", [json.dumps(sorted(ids))])
-
-
 def _load(lead_ids: set[int]) -> dict[int, _Known]:
     """The fields of ``lead_ids``, each with its root: itself when active, else the lead it was merged into."""
     columns = ("id", "status", "merged_into_id", "created_at", *FIELDS)
-    rows = {row["id"]: row for row in Lead.objects.filter(pk__in=ids_in(lead_ids)).values(*columns)}
+    rows = {row["id"]: row for row in Lead.objects.filter(pk__in=json_in(lead_ids, cast="bigint")).values(*columns)}
     parents = {row["id"]: row["merged_into_id"] for row in rows.values() if row["merged_into_id"]}
     created = {row["id"]: row["created_at"] for row in rows.values() if not row["merged_into_id"]}
     pending = set(parents.values()) - set(created)
     for _ in range(10):  # merge chains are short; ten hops is plenty
         if not pending:
             break
-        found = list(Lead.objects.filter(pk__in=ids_in(pending)).values_list("id", "merged_into_id", "created_at"))
+        found = list(
+            Lead.objects.filter(pk__in=json_in(pending, cast="bigint")).values_list(
+                "id", "merged_into_id", "created_at"
+            )
+        )
         for lead_id, parent, when in found:
             if parent:
                 parents[lead_id] = parent
@@ -177,8 +174,8 @@ def _dismissed(lead_ids: set[int]) -> set[tuple[int, int]]:
     if not lead_ids:
         return set()
     pairs = DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.DISMISSED)
-    found = pairs.filter(lead_a__in=ids_in(lead_ids)).values_list("lead_a", "lead_b")
-    found2 = pairs.filter(lead_b__in=ids_in(lead_ids)).values_list("lead_a", "lead_b")
+    found = pairs.filter(lead_a__in=json_in(lead_ids, cast="bigint")).values_list("lead_a", "lead_b")
+    found2 = pairs.filter(lead_b__in=json_in(lead_ids, cast="bigint")).values_list("lead_a", "lead_b")
     return set(found) | set(found2)
 
 

@@ -19,13 +19,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from dedupe.keys import lead_keys
-from dedupe.matching import Outcome, Ref, ids_in, keys_lock, lock_keys, lookup_keys, match_batch, record_of
+from dedupe.matching import Outcome, Ref, keys_lock, lock_keys, lookup_keys, match_batch, record_of
 from dedupe.models import DuplicateCandidate, MatchKey, Merge
-from leadflow.db import bulk_insert_rows, bulk_update_rows, instances_like
+from leadflow.db import bulk_insert_rows, bulk_update_rows, instances_like, json_in
 from leads.models import Activity, Lead, LeadDefinition, SourceRecord, StageChange, Submission
 from leads.services import audit_record, audit_record_many
 
@@ -411,7 +410,7 @@ def _merges_write(
     wanted = {(min(m.survivor_id, m.merged_id), max(m.survivor_id, m.merged_id)) for m in merges}
     reviewed = [
         pk
-        for pk, a, b in DuplicateCandidate.objects.filter(lead_a_id__in=ids_in(lows)).values_list(
+        for pk, a, b in DuplicateCandidate.objects.filter(lead_a_id__in=json_in(lows, cast="bigint")).values_list(
             "pk", "lead_a_id", "lead_b_id"
         )
         if (a, b) in wanted
@@ -441,7 +440,7 @@ def _pairs_repoint(merges: Sequence[Merge], *, now: Any) -> None:
         merge.moved["pair"], merge.moved["pair_dropped"] = [], []
     pairs = list(
         DuplicateCandidate.objects.filter(
-            Q(lead_a_id__in=ids_in(survivor_of)) | Q(lead_b_id__in=ids_in(survivor_of)),
+            Q(lead_a_id__in=json_in(survivor_of, cast="bigint")) | Q(lead_b_id__in=json_in(survivor_of, cast="bigint")),
             status=DuplicateCandidate.Status.OPEN,
         ).order_by("pk")
     )
@@ -528,7 +527,7 @@ def _pairs_restore(merge: Merge) -> None:
 
 
 def _leads_locked(ids: Iterable[int], *, lock: bool = True, fields: Sequence[str] = ()) -> dict[int, Lead]:
-    leads = Lead.objects.select_related("source").filter(pk__in=ids_in(set(ids))).order_by("pk")
+    leads = Lead.objects.select_related("source").filter(pk__in=json_in(set(ids), cast="bigint")).order_by("pk")
     if fields:
         leads = leads.only(*fields, "source__trust")
     return {lead.pk: lead for lead in (leads.select_for_update(of=("self",)) if lock else leads)}
@@ -811,7 +810,7 @@ def _steps_lock(plan: ChunkPlan) -> None:
     if not plan.steps:
         return
     ids = sorted({step.survivor.pk for step in plan.steps})
-    locked = Lead.objects.select_for_update(of=("self",)).filter(pk__in=ids_in(ids)).order_by("pk")
+    locked = Lead.objects.select_for_update(of=("self",)).filter(pk__in=json_in(ids, cast="bigint")).order_by("pk")
     now_read = {row[0]: row[1:] for row in locked.values_list("pk", *_MERGE_READS)}
     stale = {pk for pk in ids if now_read.get(pk) != plan.read[pk]}
     if not stale:
@@ -892,7 +891,7 @@ def leads_link_accounts(*, leads: Sequence[Lead]) -> None:
     from leads.models import Account, Contact
 
     domains = {domain_key(lead.company_domain) for lead in leads if lead.account_id is None} - {""}
-    by_domain = {a.domain: a for a in Account.objects.filter(domain__in=_in_text(domains))} if domains else {}
+    by_domain = {a.domain: a for a in Account.objects.filter(domain__in=json_in(domains))} if domains else {}
     names = {
         variant
         for lead in leads
@@ -901,13 +900,13 @@ def leads_link_accounts(*, leads: Sequence[Lead]) -> None:
     }
     by_name: dict[str, Account] = {}
     if names:
-        accounts = Account.objects.annotate(lower_name=Lower("name")).filter(lower_name__in=_in_text(names))
+        accounts = Account.objects.annotate(lower_name=Lower("name")).filter(lower_name__in=json_in(names))
         for account in accounts.order_by("pk"):
             by_name.setdefault(company_key(account.name), account)
     emails = {lead.email for lead in leads if lead.contact_id is None and "@" in lead.email}
     contacts: dict[str, Contact] = {}
     if emails:
-        for contact in Contact.objects.filter(email__in=_in_text(emails)).order_by("pk"):
+        for contact in Contact.objects.filter(email__in=json_in(emails)).order_by("pk"):
             contacts.setdefault(contact.email, contact)
     for lead in leads:
         if lead.contact_id is None and lead.email in contacts:
@@ -930,11 +929,3 @@ def _company_variants(company: str) -> frozenset[str]:
     lower = company.strip().lower()
     bare = basename(lower).strip()
     return frozenset({lower, bare, bare.replace(",", "").strip()} - {""})
-
-
-def _in_text(values: Iterable[str]) -> Any:
-    """``values`` for an ``__in`` filter on a text column: on PostgreSQL one JSON parameter, not one
-    parameter per value (psycopg parses a statement's placeholders anew each time, thousands here)."""
-    if connection.vendor != "postgresql":
-        return list(values)
-    return RawSQL("SELECT json_array_elements_text(%s::json)", [json.dumps(sorted(values))])
