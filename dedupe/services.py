@@ -526,7 +526,8 @@ def _pairs_restore(merge: Merge) -> None:
         DuplicateCandidate.objects.filter(pk=row["id"]).update(created_at=row["created_at"])
 
 
-def _leads_locked(ids: Iterable[int], *, lock: bool = True, fields: Sequence[str] = ()) -> dict[int, Lead]:
+def _leads_by_id(ids: Iterable[int], *, lock: bool = True, fields: Sequence[str] = ()) -> dict[int, Lead]:
+    """{id: lead} with its source, row-locked in id order unless ``lock`` is false; only ``fields`` when given."""
     leads = Lead.objects.select_related("source").filter(pk__in=json_in(set(ids), cast="bigint")).order_by("pk")
     if fields:
         leads = leads.only(*fields, "source__trust")
@@ -549,8 +550,8 @@ def leads_merge_many(
     merged_ids = [r.merged.pk for r in requests]
     if survivor_ids & set(merged_ids) or len(set(merged_ids)) != len(merged_ids):
         raise MergeError("A lead cannot be merged and survive in the same step.")
-    survivors = _leads_locked(survivor_ids)
-    merged = _leads_locked(merged_ids)
+    survivors = _leads_by_id(survivor_ids)
+    merged = _leads_by_id(merged_ids)
     steps = _merges_plan(requests, survivors, [merged.get(pk) for pk in merged_ids], now)
     bulk_update_rows(list(merged.values()), ["status", "merged_into", "owner", "pipeline_state", "updated_at"])
     return _merges_write(steps, actor=actor, automatic=automatic, now=now)
@@ -762,7 +763,7 @@ def leads_dedupe_unsaved(*, leads: Sequence[Lead], definition: LeadDefinition | 
     if into_db:
         # Read, not locked: ``leads_dedupe_inserted`` locks them only for the chunk's last step and
         # works out again the merges into a survivor another worker changed meanwhile.
-        survivors = _leads_locked((outcomes[n].merge_into[1] for n in into_db), lock=False, fields=_MERGE_READS)
+        survivors = _leads_by_id((outcomes[n].merge_into[1] for n in into_db), lock=False, fields=_MERGE_READS)
         plan.read = {pk: tuple(getattr(survivor, name) for name in _MERGE_READS) for pk, survivor in survivors.items()}
         ready = []
         for n in into_db:
@@ -815,14 +816,14 @@ def _steps_lock(plan: ChunkPlan) -> None:
     stale = {pk for pk in ids if now_read.get(pk) != plan.read[pk]}
     if not stale:
         return
-    fresh = _leads_locked(stale)
+    fresh = _leads_by_id(stale)
     targets: dict[int, Lead] = {}
     for pk in sorted(stale):
         target = fresh.get(pk)
         for _ in range(12):  # a merge chain: follow it to the lead that is active
             if target is None or target.status == Lead.Status.ACTIVE:
                 break
-            target = _leads_locked([target.merged_into_id]).get(target.merged_into_id)
+            target = _leads_by_id([target.merged_into_id]).get(target.merged_into_id)
         if target is None or target.status != Lead.Status.ACTIVE:
             raise SurvivorGone(f"Lead {pk} was deleted while an import merged rows into it.")
         targets[pk] = targets.get(target.pk, target)
