@@ -36,9 +36,8 @@ def json_in(values: Iterable[Any], *, cast: str = "") -> Any:
     anew for each statement (an import chunk filters by hundreds or thousands). Elsewhere a list."""
     if connection.vendor != "postgresql":
         return list(values)
-    return RawSQL(
-        f"SELECT json_array_elements_text(%s::json){'::' + cast if cast else ''}", [json.dumps(sorted(values))]
-    )
+    unpacked = f"json_array_elements_text(%s::json)::{cast}" if cast else "json_array_elements_text(%s::json)"
+    return RawSQL(f"SELECT {unpacked}", [json.dumps(sorted(values))])
 
 
 def bulk_update_rows(objs: Sequence[models.Model], fields: Sequence[str], *, batch_size: int = 1000) -> int:
@@ -221,9 +220,7 @@ def _column_value(field: models.Field, connection: Any) -> Callable[[models.Mode
 
         def as_json(obj: models.Model) -> Any:
             value = getattr(obj, attname)
-            if value is None or (type(value) is dict and not value):
-                return None if value is None else "{}"
-            return json.dumps(value, cls=encoder)
+            return None if value is None else json.dumps(value, cls=encoder)
 
         return as_json
     if isinstance(field, models.DateTimeField) and type(field) is models.DateTimeField:
